@@ -1,0 +1,49 @@
+/// What the policy answers, and why: every decision names the rule that made it.
+public struct Decision: Sendable, Equatable, Codable {
+    public enum Verdict: String, Sendable, Codable {
+        case allow
+        case block
+        /// Allowed, but an incident is raised for the DSL.
+        case flag
+        case needsConsent = "needs-consent"
+        case needsAuthentication = "needs-authentication"
+    }
+
+    public enum Rule: String, Sendable, Codable {
+        /// IWF or CTIRU: always blocked, for everyone.
+        case lockedList = "locked-list"
+        case consentRequired = "consent-required"
+        case authenticationRequired = "authentication-required"
+        case exception
+        case timeRuleAllow = "time-rule-allow"
+        case timeRuleBlock = "time-rule-block"
+        case blockedCategory = "blocked-category"
+        case flaggedCategory = "flagged-category"
+        case walledGarden = "walled-garden"
+        case defaultAllow = "default-allow"
+        /// A request named a group the config does not have: refused rather than guessed.
+        case unknownGroup = "unknown-group"
+    }
+
+    public var verdict: Verdict
+    public var rule: Rule
+    public var group: String
+    /// The list entry behind the decision, when one was involved.
+    public var match: ListMatch?
+    /// Set when the request should become (or add to) an incident, even when it was blocked.
+    public var severity: Severity?
+    /// The config line of the rule that decided, when there is one.
+    public var ruleLocation: ConfigLocation?
+
+    public init(verdict: Verdict, rule: Rule, group: String, match: ListMatch? = nil, severity: Severity? = nil, ruleLocation: ConfigLocation? = nil) {
+        self.verdict = verdict
+        self.rule = rule
+        self.group = group
+        self.match = match
+        self.severity = severity
+        self.ruleLocation = ruleLocation
+    }
+
+    public var category: String? { match?.source.category }
+    public var raisesIncident: Bool { severity != nil }
+}

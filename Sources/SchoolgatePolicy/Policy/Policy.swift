@@ -1,0 +1,170 @@
+/// A request as the policy sees it: plain values, with the time already in school-local form.
+public struct PolicyRequest: Sendable, Equatable {
+    public var group: String
+    public var user: String?
+    public var host: HostName
+    /// The normalised path and query, only where the proxy can see it (plain HTTP).
+    public var path: String?
+    public var port: Int?
+    public var time: LocalTime
+    public var isAuthenticated: Bool
+    public var hasConsented: Bool
+
+    public init(
+        group: String, user: String? = nil, host: HostName, path: String? = nil, port: Int? = nil,
+        time: LocalTime, isAuthenticated: Bool = true, hasConsented: Bool = true
+    ) {
+        self.group = group
+        self.user = user
+        self.host = host
+        self.path = path
+        self.port = port
+        self.time = time
+        self.isAuthenticated = isAuthenticated
+        self.hasConsented = hasConsented
+    }
+}
+
+/// Slots for the lists that UK schools must block and may not switch off: the IWF's child
+/// sexual abuse URL list and the police-assessed (CTIRU) terrorist content list.
+public enum LockedSlot: String, Sendable, Codable, CaseIterable {
+    case iwf
+    case ctiru
+
+    public var category: String { rawValue }
+    public var title: String {
+        switch self {
+        case .iwf: "IWF child sexual abuse content list"
+        case .ctiru: "CTIRU police-assessed terrorist content list"
+        }
+    }
+}
+
+/// The compiled policy: groups, the compiled lists, and the order in which rules apply.
+///
+/// Order (README, "How a decision is made"):
+/// 1. locked lists (IWF, CTIRU): block, for every group, before anything else;
+/// 2. identity: a group that requires consent or authentication waits for it;
+/// 3. exception categories of the group: allow;
+/// 4. time rules in force now: allow or block their categories;
+/// 5. blocked categories: block;
+/// 6. flagged categories: allow, and raise an incident;
+/// 7. walled garden: block anything not allowed above;
+/// 8. otherwise allow.
+/// Flagged categories raise an incident whichever rule decides, so a DSL also hears about
+/// blocked attempts. When several entries match, the most specific (URL over domain, longer
+/// over shorter, expression last) is the one reported.
+public struct Policy: Sendable {
+    public let groups: [String: Group]
+    /// Group names in config order, for listings.
+    public let groupOrder: [String]
+    public let index: ListIndex
+    public let defaultGroup: String
+
+    public init(groups: [Group], index: ListIndex, defaultGroup: String) {
+        self.groups = Dictionary(groups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.groupOrder = groups.map(\.name)
+        self.index = index
+        self.defaultGroup = defaultGroup
+    }
+
+    static let lockedCategories = Set(LockedSlot.allCases.map(\.category))
+
+    public func decide(_ request: PolicyRequest) -> Decision {
+        let matches = index.matches(host: request.host, path: request.path).sorted(by: Self.moreSpecific)
+        return decide(request, matches: matches)
+    }
+
+    func decide(_ request: PolicyRequest, matches: [ListMatch]) -> Decision {
+        guard let group = groups[request.group] else {
+            return Decision(verdict: .block, rule: .unknownGroup, group: request.group)
+        }
+        func first(_ categories: some Sequence<String>) -> ListMatch? {
+            guard !matches.isEmpty else { return nil }
+            let wanted = Set(categories)
+            return matches.first { wanted.contains($0.source.category) }
+        }
+        if let locked = matches.first(where: { Self.lockedCategories.contains($0.source.category) }) {
+            return Decision(verdict: .block, rule: .lockedList, group: group.name, match: locked, severity: .critical)
+        }
+        switch group.requires {
+        case .consent where !request.hasConsented:
+            return Decision(verdict: .needsConsent, rule: .consentRequired, group: group.name, ruleLocation: group.location)
+        case .authentication where !request.isAuthenticated:
+            return Decision(verdict: .needsAuthentication, rule: .authenticationRequired, group: group.name, ruleLocation: group.location)
+        default:
+            break
+        }
+
+        let flag = matches.compactMap { match in group.flagged[match.source.category].map { (match, $0) } }
+            .max { $0.1 < $1.1 }
+        func allowing(_ rule: Decision.Rule, _ match: ListMatch?, _ location: ConfigLocation?) -> Decision {
+            if let flag {
+                return Decision(verdict: .flag, rule: rule, group: group.name, match: match ?? flag.0, severity: flag.1, ruleLocation: location)
+            }
+            return Decision(verdict: .allow, rule: rule, group: group.name, match: match, ruleLocation: location)
+        }
+
+        if let exception = first(group.allowed) {
+            return allowing(.exception, exception, group.location)
+        }
+        for rule in group.timeRules where rule.applies(at: request.time) {
+            guard let match = first(rule.categories) else { continue }
+            switch rule.action {
+            case .allow:
+                return allowing(.timeRuleAllow, match, rule.location)
+            case .block:
+                return Decision(verdict: .block, rule: .timeRuleBlock, group: group.name, match: match, severity: flag?.1, ruleLocation: rule.location)
+            }
+        }
+        if let blocked = first(group.blocked.keys) {
+            let location = group.blocked[blocked.source.category] ?? nil
+            return Decision(verdict: .block, rule: .blockedCategory, group: group.name, match: blocked, severity: flag?.1, ruleLocation: location)
+        }
+        if let flag {
+            return Decision(verdict: .flag, rule: .flaggedCategory, group: group.name, match: flag.0, severity: flag.1, ruleLocation: group.location)
+        }
+        if group.walledGarden {
+            return Decision(verdict: .block, rule: .walledGarden, group: group.name, ruleLocation: group.location)
+        }
+        return Decision(verdict: .allow, rule: .defaultAllow, group: group.name)
+    }
+
+    static func moreSpecific(_ a: ListMatch, _ b: ListMatch) -> Bool {
+        func rank(_ kind: ListMatch.Kind) -> Int { kind == .url ? 0 : kind == .domain ? 1 : 2 }
+        if rank(a.kind) != rank(b.kind) { return rank(a.kind) < rank(b.kind) }
+        if a.kind != .expression, a.entry.utf8.count != b.entry.utf8.count { return a.entry.utf8.count > b.entry.utf8.count }
+        return (a.source.category, a.source.file) < (b.source.category, b.source.file)
+    }
+
+    /// The group for someone: a named user first, then a directory group, then the most specific
+    /// address range; otherwise the configured default group (never a privileged one by accident).
+    public func group(for identity: Identity) -> String {
+        if let user = identity.user?.lowercased() {
+            if let name = groupOrder.first(where: { groups[$0]!.members.users.contains(user) }) { return name }
+        }
+        let directoryGroups = Set(identity.directoryGroups.map { $0.lowercased() })
+        if !directoryGroups.isEmpty,
+           let name = groupOrder.first(where: { !groups[$0]!.members.directoryGroups.isDisjoint(with: directoryGroups) }) {
+            return name
+        }
+        if let client = identity.clientAddress, let address = AddressRange.parseAddress(client) {
+            var best: (name: String, length: Int)?
+            for name in groupOrder {
+                for range in groups[name]!.members.addressRanges where range.contains(address) {
+                    if best == nil || range.prefixLength > best!.length { best = (name, range.prefixLength) }
+                }
+            }
+            if let best { return best.name }
+        }
+        return defaultGroup
+    }
+}
+
+extension PolicyRequest {
+    /// The request a proxy would decide for `url`: an `https` URL is decided on its host alone,
+    /// since without the school-CA mode the path travels encrypted.
+    public init(url: RequestURL, group: String, user: String? = nil, time: LocalTime) {
+        self.init(group: group, user: user, host: url.host, path: url.scheme == "https" ? nil : url.path, port: url.port, time: time)
+    }
+}

@@ -1,0 +1,182 @@
+/// A URL as the filter sees it: host, optional port, and the path only where the proxy can see it.
+public struct RequestURL: Sendable, Equatable, CustomStringConvertible {
+    public var scheme: String?
+    public var host: HostName
+    public var port: Int?
+    /// Normalised path and query (`PathNormaliser`); nil when not visible, as inside an HTTPS tunnel.
+    public var path: String?
+
+    public init(scheme: String?, host: HostName, port: Int?, path: String?) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
+    /// Accepts `http://host[:port]/path?query`, `https://…`, and the scheme-less `host/path` that
+    /// list files use. User info (`http://trusted.example@other.example/`) is dropped: the host is
+    /// what follows the `@`, as a browser would connect to it.
+    public init(parsing raw: String) throws(URLParseError) {
+        var rest = Substring(raw.trimmingWhitespace())
+        guard !rest.isEmpty else { throw URLParseError("empty URL") }
+        if let schemeEnd = rest.range(of: "://") {
+            let scheme = rest[..<schemeEnd.lowerBound].lowercased()
+            guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else {
+                throw URLParseError("bad scheme '\(scheme)'")
+            }
+            self.scheme = scheme
+            rest = rest[schemeEnd.upperBound...]
+        } else {
+            self.scheme = nil
+        }
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        let (hostText, port) = try Self.splitPort(authority)
+        do {
+            self.host = try HostName(hostText)
+        } catch {
+            throw URLParseError("host '\(hostText)': \(error.reason)")
+        }
+        self.port = port.flatMap { $0 == Self.defaultPort(for: scheme) ? nil : $0 }
+        let pathText = rest[authorityEnd...]
+        self.path = pathText.isEmpty ? "/" : PathNormaliser.normalise(pathText)
+    }
+
+    public var description: String {
+        var text = scheme.map { "\($0)://" } ?? ""
+        text += host.urlForm
+        if let port { text += ":\(port)" }
+        return text + (path ?? "")
+    }
+
+    public static func defaultPort(for scheme: String?) -> Int? {
+        switch scheme {
+        case "http": 80
+        case "https": 443
+        default: nil
+        }
+    }
+
+    private static func splitPort(_ authority: Substring) throws(URLParseError) -> (Substring, Int?) {
+        let portStart: Substring.Index?
+        if authority.first == "[" {
+            guard let close = authority.firstIndex(of: "]") else { throw URLParseError("'[' without ']' in host") }
+            let after = authority.index(after: close)
+            if after == authority.endIndex { return (authority, nil) }
+            guard authority[after] == ":" else { throw URLParseError("unexpected text after ']'") }
+            portStart = after
+        } else {
+            portStart = authority.firstIndex(of: ":")
+        }
+        guard let colon = portStart else { return (authority, nil) }
+        let digits = authority[authority.index(after: colon)...]
+        if digits.isEmpty { return (authority[..<colon], nil) }
+        guard let port = Int(digits), (1...65535).contains(port) else { throw URLParseError("bad port '\(digits)'") }
+        return (authority[..<colon], port)
+    }
+}
+
+public struct URLParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// One canonical form for paths, so that encoding tricks and `..` cannot walk round a `urls` entry:
+/// the fragment dropped; percent-encoding decoded except where decoding would change the
+/// structure (`/ ? # % & = +`, controls, space, non-ASCII, which stay encoded); non-ASCII bytes
+/// percent-encoded; repeated slashes collapsed and dot segments removed (RFC 3986 §5.2.4) in
+/// the path part; everything lower-cased, as squidGuard does, so matching ignores case.
+public enum PathNormaliser {
+    public static func normalise(_ raw: some StringProtocol) -> String {
+        var bytes = Array(raw.utf8)
+        if let hash = bytes.firstIndex(of: UInt8(ascii: "#")) { bytes.removeSubrange(hash...) }
+        let question = bytes.firstIndex(of: UInt8(ascii: "?"))
+        var path = canonicalEncoding(bytes[..<(question ?? bytes.count)])
+        if path.first != UInt8(ascii: "/") { path.insert(UInt8(ascii: "/"), at: 0) }
+        path = removeDotSegments(collapseSlashes(path))
+        if let question, question + 1 < bytes.count {
+            path.append(UInt8(ascii: "?"))
+            path.append(contentsOf: canonicalEncoding(bytes[(question + 1)...]))
+        }
+        return String(decoding: path, as: UTF8.self)
+    }
+
+    private static let keptEncoded: Set<UInt8> = Set("/?#%&=+".utf8)
+
+    private static func canonicalEncoding(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        func appendEncoded(_ byte: UInt8) {
+            let digits = Array("0123456789abcdef".utf8)
+            output.append(UInt8(ascii: "%"))
+            output.append(digits[Int(byte >> 4)])
+            output.append(digits[Int(byte & 0xf)])
+        }
+        while index < bytes.endIndex {
+            var byte = bytes[index]
+            if byte == UInt8(ascii: "%"), index + 2 < bytes.endIndex,
+               let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+                let decoded = high << 4 | low
+                index += 3
+                if decoded <= 0x20 || decoded >= 0x7f || keptEncoded.contains(decoded) {
+                    appendEncoded(decoded)
+                    continue
+                }
+                byte = decoded
+            } else {
+                index += 1
+                if byte <= 0x20 || byte >= 0x7f {
+                    appendEncoded(byte)
+                    continue
+                }
+            }
+            output.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte)
+        }
+        return output
+    }
+
+    private static func collapseSlashes(_ bytes: [UInt8]) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        for byte in bytes where !(byte == UInt8(ascii: "/") && output.last == UInt8(ascii: "/")) {
+            output.append(byte)
+        }
+        return output
+    }
+
+    private static func removeDotSegments(_ bytes: [UInt8]) -> [UInt8] {
+        let segments = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        var kept: [ArraySlice<UInt8>] = []
+        var trailingSlash = false
+        for segment in segments {
+            trailingSlash = false
+            if segment.elementsEqual(".".utf8) {
+                trailingSlash = true
+            } else if segment.elementsEqual("..".utf8) {
+                if !kept.isEmpty { kept.removeLast() }
+                trailingSlash = true
+            } else {
+                kept.append(segment)
+            }
+        }
+        var output: [UInt8] = []
+        for segment in kept {
+            output.append(UInt8(ascii: "/"))
+            output.append(contentsOf: segment)
+        }
+        if trailingSlash || output.isEmpty { output.append(UInt8(ascii: "/")) }
+        return output
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> Substring {
+        var slice = Substring(self)
+        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
+        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
+        return slice
+    }
+}
