@@ -31,7 +31,7 @@ let package = Package(
         .testTarget(
             name: "SchoolgateConfigTests",
             dependencies: ["SchoolgateConfig", "SchoolgatePolicy"],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
     ]
 )

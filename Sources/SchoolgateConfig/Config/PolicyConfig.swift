@@ -140,7 +140,7 @@ public struct PolicyConfig: Sendable {
             }
             problems += parser.problems
         }
-        if groups.isEmpty { problem(nil, nil, "no [group …] sections: at least one group is needed") }
+        if groupSections.isEmpty { problem(nil, nil, "no [group …] sections: at least one group is needed") }
         let defaultGroup = school?.defaultGroup ?? groups.last?.name ?? ""
         if let school, let named = school.defaultGroup, !groups.contains(where: { $0.name == named }) {
             problem(school.line, "[school] default-group", "no group named '\(named)'")
@@ -166,7 +166,24 @@ public struct PolicyConfig: Sendable {
 
     static func resolve(_ path: String, against directory: String) -> String {
         let joined = path.hasPrefix("/") || directory.isEmpty ? path : (directory as NSString).appendingPathComponent(path)
-        return (joined as NSString).standardizingPath
+        return lexicallyClean(joined)
+    }
+
+    /// `a/b/../c` → `a/c`, without touching the file system, so paths read well in messages.
+    static func lexicallyClean(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+            } else if part == "..", path.hasPrefix("/"), parts.isEmpty {
+                continue
+            } else {
+                parts.append(part)
+            }
+        }
+        let joined = parts.joined(separator: "/")
+        return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 
     /// `root:relative/path` uses a root from [lists]; anything else is relative to the config file.

@@ -68,7 +68,8 @@ struct ListReader {
             problems.record(file: path, line: line, text: text, reason: reason)
         }
         try LineReader.forEachLine(path: path) { number, line in
-            guard let first = line.first, first != UInt8(ascii: "#") else { return }
+            // In adblock syntax `!` starts a comment and `#` starts element-hiding rules.
+            guard let first = line.first, first != UInt8(ascii: "#") || format == .adblock else { return }
             switch format {
             case .domains:
                 let entry = beforeComment(line)
@@ -97,10 +98,15 @@ struct ListReader {
     }
 }
 
-/// The part of a line before a ` #` comment.
+/// The part of a line before a ` #` comment, trailing blanks removed. Anything else on the line
+/// stays, so that "bad entry.example" is reported rather than quietly read as "bad".
 private func beforeComment(_ line: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
     var end = 0
-    while end < line.count, line[end] != 0x20, line[end] != 0x09, line[end] != UInt8(ascii: "#") { end += 1 }
+    while end < line.count {
+        if line[end] == UInt8(ascii: "#"), end == 0 || line[end - 1] == 0x20 || line[end - 1] == 0x09 { break }
+        end += 1
+    }
+    while end > 0, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
     return UnsafeBufferPointer(rebasing: line[0..<end])
 }
 

@@ -150,7 +150,7 @@ public enum HostNormaliser {
                 if labelLength == 0 { return .failure(HostNameError("empty label (two dots together)")) }
                 labelLength = 0
             default:
-                return .failure(HostNameError("character \(describe(byte)) is not allowed in a host name"))
+                return .failure(HostNameError("\(describe(byte)) is not allowed in a host name"))
             }
         }
         output.append(contentsOf: name)
@@ -197,7 +197,8 @@ public enum HostNormaliser {
     }
 
     private static func describe(_ byte: UInt8) -> String {
-        byte >= 0x21 && byte < 0x7f ? "'\(Character(Unicode.Scalar(byte)))'" : String(format: "0x%02X", byte)
+        if byte == 0x20 { return "a space" }
+        return byte >= 0x21 && byte < 0x7f ? "character '\(Character(Unicode.Scalar(byte)))'" : String(format: "byte 0x%02X", byte)
     }
 }
 

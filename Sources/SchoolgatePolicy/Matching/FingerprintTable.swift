@@ -59,7 +59,7 @@ public struct FingerprintTable: Sendable {
     /// Bytes held by the table's arrays, for `lists stats` and the benchmark.
     public var memoryFootprint: Int { keys.count * 8 + values.count * 4 + directory.count * 4 }
 
-    public static let empty = FingerprintTable(keys: [], values: [], directory: [0, 0], shift: 63)
+    public static let empty = FingerprintTable(keys: [], values: [], directory: [0, 0, 0], shift: 63)
 
     private init(keys: [UInt64], values: [UInt32], directory: [UInt32], shift: UInt64) {
         self.keys = keys

@@ -1,0 +1,66 @@
+import Testing
+@testable import SchoolgatePolicy
+
+@Suite struct RequestURLTests {
+    @Test func parsesAbsoluteURLs() throws {
+        let url = try RequestURL(parsing: "HTTP://User:Secret@WWW.Example.com:8080/a/b?x=1#frag")
+        #expect(url.scheme == "http")
+        #expect(url.host.text == "www.example.com")
+        #expect(url.port == 8080)
+        #expect(url.path == "/a/b?x=1")
+    }
+
+    @Test func theHostIsWhatFollowsTheLastAt() throws {
+        // A classic trick: the trusted name is only user info.
+        let url = try RequestURL(parsing: "http://bbc.co.uk@bet365.com/")
+        #expect(url.host.text == "bet365.com")
+    }
+
+    @Test func dropsDefaultPortsAndAddsTheRootPath() throws {
+        #expect(try RequestURL(parsing: "http://example.com:80").description == "http://example.com/")
+        #expect(try RequestURL(parsing: "https://example.com:443/").port == nil)
+        #expect(try RequestURL(parsing: "https://example.com:8443/").port == 8443)
+    }
+
+    @Test func acceptsSchemelessListForm() throws {
+        let url = try RequestURL(parsing: "example.com/path/")
+        #expect(url.scheme == nil)
+        #expect(url.path == "/path/")
+    }
+
+    @Test func acceptsIPv6Authorities() throws {
+        let url = try RequestURL(parsing: "http://[2001:db8::1]:8080/x")
+        #expect(url.host.text == "2001:db8::1")
+        #expect(url.port == 8080)
+        #expect(url.description == "http://[2001:db8::1]:8080/x")
+    }
+
+    @Test(arguments: ["", "http://", "http://exa mple.com/", "http://example.com:99999/", "ht tp://example.com/"])
+    func refusesBrokenURLs(raw: String) {
+        #expect(throws: URLParseError.self) { try RequestURL(parsing: raw) }
+    }
+}
+
+@Suite struct PathNormaliserTests {
+    @Test(arguments: [
+        ("/A/B", "/a/b"),
+        ("//a///b", "/a/b"),
+        ("/a/./b/../c", "/a/c"),
+        ("/a/b/..", "/a/"),
+        ("/../../etc", "/etc"),
+        ("/%61%62c", "/abc"),
+        ("/a%2Fb", "/a%2fb"),
+        ("/a%2fb", "/a%2fb"),
+        ("/%2e%2e/x", "/x"),
+        ("/caf\u{e9}", "/caf%c3%a9"),
+        ("/caf%C3%A9", "/caf%c3%a9"),
+        ("/a b", "/a%20b"),
+        ("/p?Q=A%26B&x=//y", "/p?q=a%26b&x=//y"),
+        ("/p#fragment", "/p"),
+        ("", "/"),
+        ("a", "/a"),
+    ])
+    func normalises(raw: String, expected: String) {
+        #expect(PathNormaliser.normalise(raw) == expected)
+    }
+}
