@@ -36,10 +36,20 @@ public struct ListIndex: Sendable {
     let expressions: [(source: UInt32, pattern: String, regex: NSRegularExpression)]
     /// Values with the top bit set index here: keys that more than one source listed.
     let sourceSets: [[UInt32]]
+    /// Bit n is set when some domain entry (of any table) has n labels (63: that many or more).
+    /// Suffixes of other lengths cannot match, so their lookups, each a likely cache miss, are skipped.
+    let labelCounts: UInt64
 
     public static let empty = ListIndex(
         sources: [], domains: .empty, exceptions: .empty, urlHosts: .empty, urls: .empty,
-        expressions: [], sourceSets: [])
+        expressions: [], sourceSets: [], labelCounts: 0)
+
+    @inline(__always)
+    static func labelBit(_ name: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var labels = 1
+        for byte in name where byte == UInt8(ascii: ".") { labels += 1 }
+        return 1 << UInt64(min(labels, 63))
+    }
 
     public var domainCount: Int { domains.count }
     public var urlCount: Int { urls.count }
@@ -57,18 +67,47 @@ public struct ListIndex: Sendable {
         var excepted: [String] = []
         var hostText = host.text
         hostText.withUTF8 { hostBytes in
-            forEachSuffix(of: hostBytes, kind: host.kind) { suffix in
-                let key = Fingerprint.of(suffix)
-                if let value = domains.value(for: key) {
-                    for source in sourceIDs(value) {
-                        results.append(ListMatch(source: sources[Int(source)], entry: String(decoding: suffix, as: UTF8.self), kind: .domain))
+            // Every suffix that could be listed: where it starts in the host, and its key.
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: hostBytes.count + 1) { starts in
+                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: hostBytes.count + 1) { keys in
+                    var count = 0
+                    if host.kind != .domain {
+                        starts[0] = 0
+                        keys[0] = Fingerprint.reversed(hostBytes).finish()
+                        count = 1
+                    } else {
+                        var print = Fingerprint()
+                        var labels = 1
+                        var index = hostBytes.count
+                        while index > 0 {
+                            index -= 1
+                            let byte = hostBytes[index]
+                            print.add(byte)
+                            if index == 0 || hostBytes[index - 1] == UInt8(ascii: ".") {
+                                if labelCounts & (1 << UInt64(min(labels, 63))) != 0 {
+                                    starts[count] = index
+                                    keys[count] = print.finish()
+                                    count += 1
+                                }
+                            } else if byte == UInt8(ascii: ".") {
+                                labels += 1
+                            }
+                        }
                     }
-                }
-                if !exceptions.isEmpty, let value = exceptions.value(for: key) {
-                    excepted.append(contentsOf: sourceIDs(value).map { sources[Int($0)].category })
-                }
-                if let path, !urls.isEmpty, urlHosts.value(for: key) != nil {
-                    matchURLs(hostSuffix: suffix, path: path, into: &results)
+                    let keys = UnsafeBufferPointer(rebasing: keys[0..<count])
+                    func suffix(_ i: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: hostBytes[starts[i]...]) }
+                    domains.values(for: keys) { i, value in
+                        let entry = String(decoding: suffix(i), as: UTF8.self)
+                        for source in sourceIDs(value) {
+                            results.append(ListMatch(source: sources[Int(source)], entry: entry, kind: .domain))
+                        }
+                    }
+                    exceptions.values(for: keys) { _, value in
+                        excepted.append(contentsOf: sourceIDs(value).map { sources[Int($0)].category })
+                    }
+                    if let path, !urls.isEmpty {
+                        urlHosts.values(for: keys) { i, _ in matchURLs(hostSuffix: suffix(i), path: path, into: &results) }
+                    }
                 }
             }
         }
@@ -86,8 +125,7 @@ public struct ListIndex: Sendable {
     }
 
     private func matchURLs(hostSuffix: UnsafeBufferPointer<UInt8>, path: String, into results: inout [ListMatch]) {
-        var hostPrint = Fingerprint()
-        hostPrint.add(hostSuffix)
+        let hostPrint = Fingerprint.reversed(hostSuffix)
         var pathText = path
         pathText.withUTF8 { pathBytes in
             for end in URLEntryPaths.boundaries(in: pathBytes) {
@@ -105,16 +143,6 @@ public struct ListIndex: Sendable {
     @inline(__always)
     private func sourceIDs(_ value: UInt32) -> [UInt32] {
         value & ListIndexBuilder.setFlag == 0 ? [value] : sourceSets[Int(value & ~ListIndexBuilder.setFlag)]
-    }
-}
-
-/// Calls `body` with the host and each parent domain (`a.b.c`, `b.c`, `c`); an IP literal only as a whole.
-@inline(__always)
-func forEachSuffix(of host: UnsafeBufferPointer<UInt8>, kind: HostName.Kind, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-    body(host)
-    guard kind == .domain else { return }
-    for index in host.indices where host[index] == UInt8(ascii: ".") && index + 1 < host.count {
-        body(UnsafeBufferPointer(rebasing: host[(index + 1)...]))
     }
 }
 

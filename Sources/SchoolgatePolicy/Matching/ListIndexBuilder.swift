@@ -13,6 +13,7 @@ public struct ListIndexBuilder {
     private var urls = FingerprintTable.Builder()
     private var expressions: [(source: UInt32, pattern: String, regex: NSRegularExpression)] = []
     private var scratch: [UInt8] = []
+    private var labelCounts: UInt64 = 0
 
     public init() {
         scratch.reserveCapacity(256)
@@ -29,8 +30,9 @@ public struct ListIndexBuilder {
         switch HostNormaliser.normalise(raw, into: &scratch) {
         case .failure(let error):
             return error
-        case .success:
-            let key = scratch.withUnsafeBufferPointer { Fingerprint.of($0) }
+        case .success(let kind):
+            if kind == .domain { labelCounts |= ListIndex.labelBit(scratch.withUnsafeBufferPointer { $0 }) }
+            let key = scratch.withUnsafeBufferPointer { Fingerprint.reversed($0).finish() }
             if exception { exceptions.insert(key, source) } else { domains.insert(key, source) }
             return nil
         }
@@ -56,8 +58,15 @@ public struct ListIndexBuilder {
         if path == "/" {
             return addDomain(url.host.text, source: source).map(\.reason)
         }
-        urlHosts.insert(Fingerprint.of(url.host.text), 0)
-        urls.insert(Fingerprint.of(url.host.text + path), source)
+        var host = url.host.text
+        host.withUTF8 { hostBytes in
+            if url.host.kind == .domain { labelCounts |= ListIndex.labelBit(hostBytes) }
+            var print = Fingerprint.reversed(hostBytes)
+            urlHosts.insert(print.finish(), 0)
+            var pathText = path
+            pathText.withUTF8 { print.add($0) }
+            urls.insert(print.finish(), source)
+        }
         return nil
     }
 
@@ -98,6 +107,6 @@ public struct ListIndexBuilder {
         let urlTable = urls.build(merge: merge)
         return ListIndex(
             sources: sources, domains: domainTable, exceptions: exceptionTable, urlHosts: urlHostTable,
-            urls: urlTable, expressions: expressions, sourceSets: sets)
+            urls: urlTable, expressions: expressions, sourceSets: sets, labelCounts: labelCounts)
     }
 }

@@ -60,9 +60,23 @@ public struct Policy: Sendable {
     public let groupOrder: [String]
     public let index: ListIndex
     public let defaultGroup: String
+    private let compiled: [String: CompiledGroup]
+
+    /// A group held by reference with its lists as sets, so a decision neither copies the group
+    /// nor builds anything to test membership.
+    private final class CompiledGroup: Sendable {
+        let group: Group
+        let allowed: Set<String>
+
+        init(_ group: Group) {
+            self.group = group
+            self.allowed = Set(group.allowed)
+        }
+    }
 
     public init(groups: [Group], index: ListIndex, defaultGroup: String) {
         self.groups = Dictionary(groups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.compiled = self.groups.mapValues(CompiledGroup.init)
         self.groupOrder = groups.map(\.name)
         self.index = index
         self.defaultGroup = defaultGroup
@@ -71,19 +85,16 @@ public struct Policy: Sendable {
     static let lockedCategories = Set(LockedSlot.allCases.map(\.category))
 
     public func decide(_ request: PolicyRequest) -> Decision {
-        let matches = index.matches(host: request.host, path: request.path).sorted(by: Self.moreSpecific)
+        var matches = index.matches(host: request.host, path: request.path)
+        if matches.count > 1 { matches.sort(by: Self.moreSpecific) }
         return decide(request, matches: matches)
     }
 
     func decide(_ request: PolicyRequest, matches: [ListMatch]) -> Decision {
-        guard let group = groups[request.group] else {
+        guard let compiled = compiled[request.group] else {
             return Decision(verdict: .block, rule: .unknownGroup, group: request.group)
         }
-        func first(_ categories: some Sequence<String>) -> ListMatch? {
-            guard !matches.isEmpty else { return nil }
-            let wanted = Set(categories)
-            return matches.first { wanted.contains($0.source.category) }
-        }
+        let group = compiled.group
         if let locked = matches.first(where: { Self.lockedCategories.contains($0.source.category) }) {
             return Decision(verdict: .block, rule: .lockedList, group: group.name, match: locked, severity: .critical)
         }
@@ -96,8 +107,10 @@ public struct Policy: Sendable {
             break
         }
 
-        let flag = matches.compactMap { match in group.flagged[match.source.category].map { (match, $0) } }
-            .max { $0.1 < $1.1 }
+        var flag: (ListMatch, Severity)?
+        for match in matches {
+            if let severity = group.flagged[match.source.category], flag.map({ severity > $0.1 }) ?? true { flag = (match, severity) }
+        }
         func allowing(_ rule: Decision.Rule, _ match: ListMatch?, _ location: ConfigLocation?) -> Decision {
             if let flag {
                 return Decision(verdict: .flag, rule: rule, group: group.name, match: match ?? flag.0, severity: flag.1, ruleLocation: location)
@@ -105,11 +118,11 @@ public struct Policy: Sendable {
             return Decision(verdict: .allow, rule: rule, group: group.name, match: match, ruleLocation: location)
         }
 
-        if let exception = first(group.allowed) {
+        if let exception = matches.first(where: { compiled.allowed.contains($0.source.category) }) {
             return allowing(.exception, exception, group.location)
         }
         for rule in group.timeRules where rule.applies(at: request.time) {
-            guard let match = first(rule.categories) else { continue }
+            guard let match = matches.first(where: { rule.categories.contains($0.source.category) }) else { continue }
             switch rule.action {
             case .allow:
                 return allowing(.timeRuleAllow, match, rule.location)
@@ -117,7 +130,7 @@ public struct Policy: Sendable {
                 return Decision(verdict: .block, rule: .timeRuleBlock, group: group.name, match: match, severity: flag?.1, ruleLocation: rule.location)
             }
         }
-        if let blocked = first(group.blocked.keys) {
+        if let blocked = matches.first(where: { group.blocked[$0.source.category] != nil }) {
             let location = group.blocked[blocked.source.category] ?? nil
             return Decision(verdict: .block, rule: .blockedCategory, group: group.name, match: blocked, severity: flag?.1, ruleLocation: location)
         }
