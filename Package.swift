@@ -9,16 +9,30 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // The filter's brain: plain values in, a decision out. No NIO, no files, no clock.
         .target(name: "SchoolgatePolicy"),
         // Reads the human-edited config and the list files into a compiled policy.
         .target(name: "SchoolgateConfig", dependencies: ["SchoolgatePolicy"]),
+        // Carries bytes and asks the policy: HTTP forward proxy, CONNECT tunnels, ClientHello reading.
+        .target(
+            name: "SchoolgateProxy",
+            dependencies: [
+                "SchoolgatePolicy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "SchoolgateCLI",
             dependencies: [
-                "SchoolgatePolicy", "SchoolgateConfig",
+                "SchoolgatePolicy", "SchoolgateConfig", "SchoolgateProxy",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -28,6 +42,16 @@ let package = Package(
             path: "Benchmarks/PolicyBenchmark"
         ),
         .testTarget(name: "SchoolgatePolicyTests", dependencies: ["SchoolgatePolicy"]),
+        .testTarget(
+            name: "SchoolgateProxyTests",
+            dependencies: [
+                "SchoolgateProxy", "SchoolgateConfig", "SchoolgatePolicy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "SchoolgateConfigTests",
             dependencies: ["SchoolgateConfig", "SchoolgatePolicy"],
