@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct Schoolgate: ParsableCommand {
+struct Schoolgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schoolgate",
         abstract: "Content filter and monitoring proxy for schools.",
-        subcommands: [CheckCommand.self, ListsCommand.self, ConfigCommand.self]
+        subcommands: [ServeCommand.self, CheckCommand.self, ListsCommand.self, ConfigCommand.self]
     )
 }

@@ -31,6 +31,7 @@ public struct PolicyConfig: Sendable {
     public var groups: [Group]
     /// Where each locked slot's file is expected; a missing file leaves the slot empty.
     public var lockedPaths: [LockedSlot: String]
+    public var proxy: ProxySettings
 
     public static let lockedOffWords: Set<String> = ["", "off", "no", "none", "false", "disabled", "disable", "0"]
 
@@ -47,6 +48,7 @@ public struct PolicyConfig: Sendable {
         var categories: [CategoryConfig] = []
         var groupSections: [ConfigDocument.Section] = []
         var lockedPaths: [LockedSlot: String] = [:]
+        var proxy = ProxySettings()
         for slot in LockedSlot.allCases {
             lockedPaths[slot] = Self.resolve("locked/\(slot.rawValue).txt", against: directory)
         }
@@ -124,8 +126,10 @@ public struct PolicyConfig: Sendable {
                     continue
                 }
                 groupSections.append(section)
+            case "proxy":
+                proxy = ProxySettings(section: section, file: file, problems: &problems)
             default:
-                problem(section.line, title, "unknown section (expected school, lists, locked, category or group)")
+                problem(section.line, title, "unknown section (expected school, proxy, lists, locked, category or group)")
             }
         }
 
@@ -154,6 +158,7 @@ public struct PolicyConfig: Sendable {
         self.categories = categories
         self.groups = groups
         self.lockedPaths = lockedPaths
+        self.proxy = proxy
     }
 
     static func isName(_ text: String) -> Bool {

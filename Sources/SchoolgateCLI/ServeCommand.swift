@@ -1,0 +1,59 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import SchoolgateConfig
+import SchoolgateProxy
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the filtering proxy.")
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "Listen on this port instead of the config's (0 picks a free one).") var port: Int?
+
+    func run() async throws {
+        var logger = Logger(label: "schoolgate")
+        logger.logLevel = ProcessInfo.processInfo.environment["SCHOOLGATE_DEBUG"] == nil ? .info : .debug
+        let loaded = try options.load()
+        for line in loaded.skippedLines.report { logger.warning("\(line)") }
+        for slot in loaded.emptyLockedSlots {
+            logger.warning("locked slot '\(slot.rawValue)' is empty: no file at \(loaded.config.lockedPaths[slot]!)")
+        }
+        logger.info("loaded \(loaded.totalEntries) list entries in \(String(format: "%.2f", loaded.loadSeconds)) s from \(options.path)")
+
+        let settings = loaded.config.proxy
+        var configuration = ProxyConfiguration()
+        configuration.host = settings.listenHost
+        configuration.port = port ?? settings.listenPort
+        configuration.connectPorts = settings.connectPorts
+        configuration.sniMismatch = TunnelAction(rawValue: settings.sniMismatch.rawValue) ?? .block
+        configuration.missingSNI = TunnelAction(rawValue: settings.missingSNI.rawValue) ?? .allow
+        configuration.nonTLS = TunnelAction(rawValue: settings.nonTLS.rawValue) ?? .block
+        configuration.clientHelloTimeout = .milliseconds(Int64(settings.clientHelloTimeoutSeconds * 1000))
+        configuration.connectTimeout = .milliseconds(Int64(settings.connectTimeoutSeconds * 1000))
+        configuration.schoolName = loaded.config.school.name
+        configuration.reviewContact = loaded.config.school.reviewContact
+
+        let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: logger)
+        let server = try await ProxyServer(shared: shared)
+        // Tests and scripts read this line to learn the port.
+        logger.info("listening on \(server.localAddress.map { "\($0)" } ?? "?")")
+        FileHandle.standardOutput.write(Data("schoolgate: listening on \(server.localAddress?.ipAddress ?? configuration.host):\(server.localAddress?.port ?? configuration.port)\n".utf8))
+
+        let signals = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                logger.info("signal \(signalNumber): shutting down")
+                Task { try? await server.shutdown() }
+            }
+            source.resume()
+            return source
+        }
+        try await server.waitUntilClosed()
+        signals.forEach { $0.cancel() }
+        try? await server.shutdown()
+    }
+}

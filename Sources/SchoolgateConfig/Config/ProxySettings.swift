@@ -1,0 +1,68 @@
+import SchoolgatePolicy
+
+/// The `[proxy]` section: where to listen and how to treat what the policy cannot decide alone.
+public struct ProxySettings: Sendable, Equatable {
+    /// What to do with a tunnel the ClientHello makes doubtful.
+    public enum TunnelAction: String, Sendable {
+        case allow, flag, block
+    }
+
+    public var listenHost = "127.0.0.1"
+    public var listenPort = 3128
+    public var connectPorts: Set<Int> = [443]
+    /// The SNI names a different host from the CONNECT request (domain fronting).
+    public var sniMismatch = TunnelAction.block
+    /// No SNI at all (a CONNECT to a bare IP address, very old clients).
+    public var missingSNI = TunnelAction.allow
+    /// The tunnel's first bytes are not a TLS ClientHello.
+    public var nonTLS = TunnelAction.block
+    public var clientHelloTimeoutSeconds = 10.0
+    public var connectTimeoutSeconds = 10.0
+    public var maxHeaderBytes = 32 * 1024
+
+    public init() {}
+
+    static let settings = ["listen", "connect-ports", "sni-mismatch", "missing-sni", "non-tls", "client-hello-timeout", "connect-timeout"]
+
+    init(section: ConfigDocument.Section, file: String, problems: inout [ConfigProblem]) {
+        var values = SectionValues(section, file: file)
+        func problem(_ key: String, _ message: String) {
+            problems.append(ConfigProblem(file: file, line: values.line(key), field: "[proxy] \(key)", message: message))
+        }
+        if let listen = values.take("listen") {
+            if let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) {
+                var host = String(listen[..<colon])
+                if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+                listenHost = host.isEmpty ? "0.0.0.0" : host
+                listenPort = port
+            } else {
+                problem("listen", "expected ADDRESS:PORT, e.g. 127.0.0.1:3128 or 0.0.0.0:3128")
+            }
+        }
+        if let ports = values.take("connect-ports") {
+            let parsed = PolicyConfig.commaList(ports).map { Int($0) }
+            if parsed.allSatisfy({ $0 != nil && (1...65535).contains($0!) }), !parsed.isEmpty {
+                connectPorts = Set(parsed.map { $0! })
+            } else {
+                problem("connect-ports", "expected port numbers separated by commas, e.g. 443, 8443")
+            }
+        }
+        for (key, keyPath) in [("sni-mismatch", \ProxySettings.sniMismatch), ("missing-sni", \.missingSNI), ("non-tls", \.nonTLS)] {
+            guard let text = values.take(key) else { continue }
+            if let action = TunnelAction(rawValue: text.lowercased()) { self[keyPath: keyPath] = action } else { problem(key, "expected allow, flag or block") }
+        }
+        for (key, keyPath) in [("client-hello-timeout", \ProxySettings.clientHelloTimeoutSeconds), ("connect-timeout", \.connectTimeoutSeconds)] {
+            guard let text = values.take(key) else { continue }
+            if let seconds = Self.duration(text) { self[keyPath: keyPath] = seconds } else { problem(key, "expected a duration such as 10s or 500ms") }
+        }
+        problems += values.unknown(expected: Self.settings)
+    }
+
+    static func duration(_ text: String) -> Double? {
+        let trimmed = text.lowercased()
+        let (number, scale): (Substring, Double) = trimmed.hasSuffix("ms") ? (trimmed.dropLast(2), 0.001)
+            : trimmed.hasSuffix("s") ? (trimmed.dropLast(), 1) : trimmed.hasSuffix("m") ? (trimmed.dropLast(), 60) : (Substring(trimmed), 1)
+        guard let value = Double(number), value > 0 else { return nil }
+        return value * scale
+    }
+}

@@ -1,0 +1,245 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SchoolgatePolicy
+
+/// The client side of one proxy connection: decides each request, answers blocked ones itself,
+/// forwards allowed ones, and turns an allowed CONNECT into a `TunnelHandler`.
+final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        /// We answered already; the rest of the request (its body) is read and dropped.
+        case answered(keepAlive: Bool)
+        case connectingUpstream(pending: [HTTPClientRequestPart], keepAlive: Bool)
+        case forwarding(upstream: Channel, relay: UpstreamResponseRelay, keepAlive: Bool)
+        /// An allowed CONNECT: waiting for the end of its (empty) request to hand over.
+        case openingTunnel(target: HostName, port: Int)
+    }
+
+    private var state = State.idle
+    private let shared: ProxyContext
+    private let encoder: HTTPResponseEncoder
+    private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
+
+    init(shared: ProxyContext, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>) {
+        self.shared = shared
+        self.encoder = encoder
+        self.decoder = decoder
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch (part, state) {
+        case (.head(let head), .idle):
+            if head.method == .CONNECT { beginConnect(head, context: context) } else { beginRequest(head, context: context) }
+        case (.body(let body), .connectingUpstream(var pending, let keepAlive)):
+            pending.append(.body(.byteBuffer(body)))
+            state = .connectingUpstream(pending: pending, keepAlive: keepAlive)
+        case (.end(let trailers), .connectingUpstream(var pending, let keepAlive)):
+            pending.append(.end(trailers))
+            state = .connectingUpstream(pending: pending, keepAlive: keepAlive)
+        case (.body(let body), .forwarding(let upstream, _, _)):
+            upstream.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+        case (.end(let trailers), .forwarding(let upstream, _, _)):
+            upstream.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
+        case (.end, .answered(let keepAlive)):
+            state = .idle
+            if !keepAlive { context.close(promise: nil) }
+        case (.end, .openingTunnel(let target, let port)):
+            openTunnel(target: target, port: port, context: context)
+        case (.body, .answered), (.body, .openingTunnel):
+            break
+        default:
+            // A new request head while one is still in flight: pipelining is not supported.
+            respond(.badRequest, text: "One request at a time, please.\n", keepAlive: false, context: context)
+        }
+    }
+
+    // MARK: Plain HTTP
+
+    private func beginRequest(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let keepAlive = head.isKeepAlive
+        guard head.uri.lowercased().hasPrefix("http://") else {
+            respond(.badRequest, text: "This is a proxy: requests must use an absolute http:// URL.\n", keepAlive: keepAlive, context: context)
+            return
+        }
+        let url: RequestURL
+        do {
+            url = try RequestURL(parsing: head.uri)
+        } catch {
+            respond(.badRequest, text: "Bad URL: \(error.reason)\n", keepAlive: keepAlive, context: context)
+            return
+        }
+        let decision = shared.decide(host: url.host, path: url.path, port: url.port, client: context.channel.remoteAddress)
+        switch decision.verdict {
+        case .block, .needsConsent, .needsAuthentication:
+            sendBlockPage(host: url.host.text, decision: decision, keepAlive: keepAlive, context: context)
+            return
+        case .allow, .flag:
+            break
+        }
+        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: Self.originForm(head.uri))
+        upstreamHead.headers = HopByHop.stripped(head.headers)
+        upstreamHead.headers.replaceOrAdd(name: "Host", value: url.host.urlForm + (url.port.map { ":\($0)" } ?? ""))
+        upstreamHead.headers.add(name: "Via", value: "1.1 schoolgate")
+        // One upstream connection per request for now: the pool comes later.
+        upstreamHead.headers.replaceOrAdd(name: "Connection", value: "close")
+        state = .connectingUpstream(pending: [.head(upstreamHead)], keepAlive: keepAlive)
+        connectUpstream(host: url.host, port: url.port ?? 80, context: context)
+    }
+
+    private func connectUpstream(host: HostName, port: Int, context: ChannelHandlerContext) {
+        let relay = UpstreamResponseRelay(downstream: context, owner: self)
+        let loopBound = NIOLoopBound((self, context, relay), eventLoop: context.eventLoop)
+        ClientBootstrap(group: context.eventLoop)
+            .connectTimeout(shared.configuration.connectTimeout)
+            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let relay = loopBound.value.2
+                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try channel.pipeline.syncOperations.addHandler(relay)
+                }
+            }
+            .connect(host: host.text, port: port)
+            .whenComplete { result in
+                let (handler, context, relay) = loopBound.value
+                guard case .connectingUpstream(let pending, let keepAlive) = handler.state else {
+                    if case .success(let channel) = result { channel.close(promise: nil) }
+                    return
+                }
+                switch result {
+                case .success(let upstream):
+                    handler.state = .forwarding(upstream: upstream, relay: relay, keepAlive: keepAlive)
+                    for part in pending { upstream.write(part, promise: nil) }
+                    upstream.flush()
+                case .failure(let error):
+                    let timedOut = (error as? ChannelError).map { if case .connectTimeout = $0 { true } else { false } } ?? false
+                    let status: HTTPResponseStatus = timedOut ? .gatewayTimeout : .badGateway
+                    let text = timedOut ? "The website \(host) did not answer in time.\n" : "The website \(host) could not be reached (\(Self.describe(error))).\n"
+                    handler.state = .answered(keepAlive: false)
+                    handler.respond(status, text: text, keepAlive: false, context: context)
+                }
+            }
+    }
+
+    /// Called by the relay when the upstream response has ended.
+    func upstreamFinished(context: ChannelHandlerContext, completely: Bool) {
+        guard case .forwarding(let upstream, _, let keepAlive) = state else { return }
+        upstream.close(promise: nil)
+        state = .idle
+        if !keepAlive || !completely { context.close(promise: nil) }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .forwarding(_, let relay, _) = state, context.channel.isWritable { relay.downstreamBecameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .forwarding(let upstream, _, _) = state { upstream.close(promise: nil) }
+        state = .idle
+        context.fireChannelInactive()
+    }
+
+    /// `http://host:port/path?q` → `/path?q`, kept as the client wrote it (origin servers get
+    /// the request they were sent; normalising is for matching only).
+    static func originForm(_ uri: String) -> String {
+        guard let schemeEnd = uri.range(of: "://") else { return uri }
+        let rest = uri[schemeEnd.upperBound...]
+        guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+        let path = String(rest[slash...])
+        return path.hasPrefix("?") ? "/" + path : path
+    }
+
+    // MARK: CONNECT
+
+    private func beginConnect(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let authority = head.uri
+        guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]),
+              let host = try? HostName(String(authority[..<colon])) else {
+            respond(.badRequest, text: "CONNECT needs host:port.\n", keepAlive: false, context: context)
+            return
+        }
+        guard shared.configuration.connectPorts.contains(port) else {
+            respond(.forbidden, text: "Tunnels are allowed to port \(shared.configuration.connectPorts.sorted().map(String.init).joined(separator: ", ")) only.\n", keepAlive: false, context: context)
+            return
+        }
+        let decision = shared.decide(host: host, path: nil, port: port, client: context.channel.remoteAddress)
+        switch decision.verdict {
+        case .block, .needsConsent, .needsAuthentication:
+            sendBlockPage(host: host.text, decision: decision, keepAlive: false, context: context)
+        case .allow, .flag:
+            state = .openingTunnel(target: host, port: port)
+        }
+    }
+
+    private func openTunnel(target: HostName, port: Int, context: ChannelHandlerContext) {
+        let tunnel = TunnelHandler(target: target, port: port, shared: shared)
+        do {
+            // The encoder goes first so the 200 is written as raw bytes (through it, NIO would
+            // frame a body-less response as chunked); the decoder's leftover bytes (an eager
+            // client's ClientHello) flow on into the tunnel handler.
+            try context.pipeline.syncOperations.addHandler(tunnel, position: .after(self))
+            context.pipeline.syncOperations.removeHandler(encoder, promise: nil)
+            context.writeAndFlush(NIOAny(ByteBuffer(string: "HTTP/1.1 200 Connection established\r\n\r\n")), promise: nil)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            context.pipeline.syncOperations.removeHandler(decoder, promise: nil)
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Answers of our own
+
+    private func sendBlockPage(host: String, decision: Decision, keepAlive: Bool, context: ChannelHandlerContext) {
+        let reference = BlockPage.reference()
+        shared.logger.info("blocked", metadata: ["reference": "\(reference)", "rule": "\(decision.rule.rawValue)", "category": "\(decision.category ?? "-")"])
+        let page = BlockPage.render(host: host, decision: decision, configuration: shared.configuration, reference: reference)
+        respond(.forbidden, body: page, contentType: "text/html; charset=utf-8", keepAlive: keepAlive, context: context)
+    }
+
+    private func respond(_ status: HTTPResponseStatus, text: String, keepAlive: Bool, context: ChannelHandlerContext) {
+        respond(status, body: text, contentType: "text/plain; charset=utf-8", keepAlive: keepAlive, context: context)
+    }
+
+    private func respond(_ status: HTTPResponseStatus, body: String, contentType: String, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: String(body.utf8.count))
+        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if case .idle = state { state = .answered(keepAlive: keepAlive) }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError { return error.dnsAAAAError != nil || error.dnsAError != nil ? "its name did not resolve" : "connection refused" }
+        return "\(error)"
+    }
+}
+
+enum HopByHop {
+    /// RFC 9110 §7.6.1: fields for this connection only, never forwarded. Framing fields
+    /// (Content-Length, Transfer-Encoding) stay: NIO's encoder frames the body from them.
+    static let fields: Set<String> = ["connection", "proxy-connection", "keep-alive", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]
+
+    static func stripped(_ headers: HTTPHeaders) -> HTTPHeaders {
+        var listed = fields
+        for value in headers["connection"] {
+            for token in value.split(separator: ",") { listed.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
+        }
+        listed.remove("content-length")
+        listed.remove("transfer-encoding")
+        var result = HTTPHeaders()
+        for (name, value) in headers where !listed.contains(name.lowercased()) { result.add(name: name, value: value) }
+        return result
+    }
+}

@@ -1,0 +1,60 @@
+import NIOCore
+import NIOHTTP1
+
+/// Sits in the upstream channel and hands the origin's response to the client, part by part.
+/// It reads from upstream only while the client can take more, so a large download moves at the
+/// client's pace in bounded memory instead of piling up in the proxy.
+final class UpstreamResponseRelay: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private let downstream: ChannelHandlerContext
+    private let owner: ProxyRequestHandler
+    private var upstreamContext: ChannelHandlerContext?
+    private var pendingRead = false
+    private var finished = false
+
+    init(downstream: ChannelHandlerContext, owner: ProxyRequestHandler) {
+        self.downstream = downstream
+        self.owner = owner
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { upstreamContext = context }
+    func handlerRemoved(context: ChannelHandlerContext) { upstreamContext = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            var response = HTTPResponseHead(version: .http1_1, status: head.status)
+            response.headers = HopByHop.stripped(head.headers)
+            response.headers.add(name: "Via", value: "1.1 schoolgate")
+            downstream.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
+        case .body(let body):
+            downstream.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+        case .end(let trailers):
+            finished = true
+            downstream.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers)), promise: nil)
+            owner.upstreamFinished(context: downstream, completely: true)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) { downstream.flush() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // Upstream went away before the response ended: the client cannot trust what it got.
+        if !finished { owner.upstreamFinished(context: downstream, completely: false) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+
+    func read(context: ChannelHandlerContext) {
+        if downstream.channel.isWritable { context.read() } else { pendingRead = true }
+    }
+
+    func downstreamBecameWritable() {
+        guard pendingRead, let context = upstreamContext else { return }
+        pendingRead = false
+        context.read()
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SchoolgatePolicy
+
+/// What to do with a tunnel that the ClientHello makes doubtful.
+public enum TunnelAction: String, Sendable {
+    case allow, flag, block
+}
+
+public struct ProxyConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 3128
+    public var connectPorts: Set<Int> = [443]
+    public var sniMismatch = TunnelAction.block
+    public var missingSNI = TunnelAction.allow
+    public var nonTLS = TunnelAction.block
+    public var clientHelloTimeout = TimeAmount.seconds(10)
+    public var connectTimeout = TimeAmount.seconds(10)
+    public var schoolName = "Our school"
+    public var reviewContact = "your teacher or the ICT office"
+
+    public init() {}
+}
+
+/// Everything a connection's handlers share: settings, the current policy, the clock.
+public final class ProxyContext: Sendable {
+    public let configuration: ProxyConfiguration
+    public let logger: Logger
+    private let state: NIOLockedValueBox<(policy: Policy, calendar: SchoolCalendar)>
+    private let now: @Sendable () -> Date
+
+    public init(configuration: ProxyConfiguration, policy: Policy, calendar: SchoolCalendar, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.configuration = configuration
+        self.logger = logger
+        self.state = NIOLockedValueBox((policy, calendar))
+        self.now = now
+    }
+
+    /// Swaps in a new policy (a reload); requests already decided keep their decision.
+    public func replacePolicy(_ policy: Policy, calendar: SchoolCalendar) {
+        state.withLockedValue { $0 = (policy, calendar) }
+    }
+
+    func decide(host: HostName, path: String?, port: Int?, client: SocketAddress?) -> Decision {
+        let (policy, calendar) = state.withLockedValue { $0 }
+        let group = policy.group(for: Identity(clientAddress: client?.ipAddress))
+        let request = PolicyRequest(group: group, host: host, path: path, port: port, time: calendar.localTime(at: now()))
+        return policy.decide(request)
+    }
+}

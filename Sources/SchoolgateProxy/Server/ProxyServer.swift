@@ -1,0 +1,53 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The listening proxy: accepts clients and builds each connection's pipeline.
+public final class ProxyServer: Sendable {
+    private let shared: ProxyContext
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: Channel
+
+    /// Binds and starts accepting. Port 0 picks a free port (see `localAddress`).
+    public init(shared: ProxyContext, threads: Int = System.coreCount) async throws {
+        self.shared = shared
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.group = group
+        let configuration = shared.configuration
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.backlog, value: 256)
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+                .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let encoder = HTTPResponseEncoder()
+                        let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+                        try channel.pipeline.syncOperations.addHandler(encoder)
+                        try channel.pipeline.syncOperations.addHandler(decoder)
+                        try channel.pipeline.syncOperations.addHandler(ProxyRequestHandler(shared: shared, encoder: encoder, decoder: decoder))
+                    }
+                }
+                .bind(host: configuration.host, port: configuration.port)
+                .get()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    public var localAddress: SocketAddress? { channel.localAddress }
+
+    /// Stops accepting and closes everything.
+    public func shutdown() async throws {
+        try? await channel.close()
+        try await group.shutdownGracefully()
+    }
+
+    /// Waits until the listening socket closes.
+    public func waitUntilClosed() async throws {
+        try await channel.closeFuture.get()
+    }
+}

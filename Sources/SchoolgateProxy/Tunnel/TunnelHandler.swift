@@ -1,0 +1,138 @@
+import NIOCore
+import NIOPosix
+import SchoolgatePolicy
+
+/// The inside of a CONNECT tunnel before it is spliced: reads the client's ClientHello, decides
+/// again on the SNI, and only then opens the upstream connection. Until that decision nothing
+/// reaches the outside, so a blocked name costs the client a closed socket and nothing more.
+final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private enum State {
+        case awaitingHello(ByteBuffer)
+        case connecting(ByteBuffer)
+        case spliced
+        case closed
+    }
+
+    private var state = State.awaitingHello(ByteBuffer())
+    private let target: HostName
+    private let port: Int
+    private let shared: ProxyContext
+    private var timeout: Scheduled<Void>?
+
+    init(target: HostName, port: Int, shared: ProxyContext) {
+        self.target = target
+        self.port = port
+        self.shared = shared
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timeout = context.eventLoop.scheduleTask(in: shared.configuration.clientHelloTimeout) {
+            let (handler, context) = loopBound.value
+            if case .awaitingHello = handler.state { handler.refuse(context: context, reason: "no ClientHello before the timeout") }
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { timeout?.cancel() }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        switch state {
+        case .awaitingHello(var buffer):
+            buffer.writeBuffer(&bytes)
+            state = .awaitingHello(buffer)
+            examine(buffer, context: context)
+        case .connecting(var buffer):
+            buffer.writeBuffer(&bytes)
+            state = .connecting(buffer)
+        case .spliced, .closed:
+            break
+        }
+    }
+
+    private func examine(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        switch ClientHelloParser.parse(buffer.readableBytesView) {
+        case .needMoreData:
+            return
+        case .tooLarge:
+            refuse(context: context, reason: "ClientHello larger than \(ClientHelloParser.maximumSize) bytes")
+        case .notTLS(let why):
+            act(shared.configuration.nonTLS, reason: "not TLS: \(why)", buffer: buffer, context: context)
+        case .complete(let hello):
+            guard let name = hello.serverName else {
+                act(shared.configuration.missingSNI, reason: "no SNI", buffer: buffer, context: context)
+                return
+            }
+            guard let sni = try? HostName(name) else {
+                refuse(context: context, reason: "SNI is not a host name")
+                return
+            }
+            if sni != target, shared.configuration.sniMismatch == .block {
+                refuse(context: context, reason: "SNI \(sni) differs from the CONNECT host")
+                return
+            }
+            let decision = shared.decide(host: sni, path: nil, port: port, client: context.channel.remoteAddress)
+            if decision.verdict == .block || decision.verdict == .needsConsent || decision.verdict == .needsAuthentication {
+                refuse(context: context, reason: "SNI \(sni): \(decision.rule.rawValue)")
+            } else {
+                connect(buffer, context: context)
+            }
+        }
+    }
+
+    private func act(_ action: TunnelAction, reason: String, buffer: ByteBuffer, context: ChannelHandlerContext) {
+        if action == .block {
+            refuse(context: context, reason: reason)
+        } else {
+            shared.logger.info("tunnel allowed despite doubt", metadata: ["reason": "\(reason)", "action": "\(action.rawValue)"])
+            connect(buffer, context: context)
+        }
+    }
+
+    private func refuse(context: ChannelHandlerContext, reason: String) {
+        state = .closed
+        shared.logger.debug("tunnel refused", metadata: ["host": "\(target)", "reason": "\(reason)"])
+        context.close(promise: nil)
+    }
+
+    private func connect(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        state = .connecting(buffer)
+        timeout?.cancel()
+        // Hold the client's further bytes back until upstream is there to take them.
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        ClientBootstrap(group: context.eventLoop)
+            .connectTimeout(shared.configuration.connectTimeout)
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .connect(host: target.text, port: port)
+            .whenComplete { result in
+                let (handler, context) = loopBound.value
+                switch result {
+                case .success(let upstream): handler.splice(upstream, context: context)
+                case .failure(let error): handler.refuse(context: context, reason: "upstream connect failed: \(error)")
+                }
+            }
+    }
+
+    private func splice(_ upstream: Channel, context: ChannelHandlerContext) {
+        guard case .connecting(let pending) = state, context.channel.isActive else {
+            upstream.close(promise: nil)
+            return
+        }
+        state = .spliced
+        let (local, remote) = GlueHandler.matchedPair()
+        do {
+            try upstream.pipeline.syncOperations.addHandler(remote)
+            upstream.writeAndFlush(pending, promise: nil)
+            try context.pipeline.syncOperations.addHandler(local, position: .after(self))
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        } catch {
+            upstream.close(promise: nil)
+            context.close(promise: nil)
+        }
+    }
+}

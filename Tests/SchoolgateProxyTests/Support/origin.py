@@ -1,0 +1,26 @@
+# A loopback origin for the proxy tests: plain HTTP and HTTPS (self-signed) on free ports.
+# Prints "ports HTTP HTTPS" once both listen, then serves until killed.
+import http.server, ssl, sys, threading
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("origin saw %s %s via=%s\n" % (self.command, self.path, self.headers.get("Via"))).encode()
+        if self.path.startswith("/big/"):
+            body = b"x" * int(self.path.split("/")[2])
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+
+directory = sys.argv[1]
+plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+secure = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(directory + "/cert.pem", directory + "/key.pem")
+secure.socket = context.wrap_socket(secure.socket, server_side=True)
+for server in (plain, secure):
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+print("ports %d %d" % (plain.server_address[1], secure.server_address[1]), flush=True)
+sys.stdin.read()
