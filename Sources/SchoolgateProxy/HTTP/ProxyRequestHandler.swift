@@ -35,7 +35,17 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let part = unwrapInboundIn(data)
         switch (part, state) {
         case (.head(let head), .idle):
-            if head.method == .CONNECT { beginConnect(head, context: context) } else { beginRequest(head, context: context) }
+            if let refusal = RequestValidation.check(head, maxURILength: shared.configuration.maxURILength) {
+                // The body's framing is in doubt, so nothing after this head can be trusted.
+                respond(refusal.status, text: refusal.reason + "\n", keepAlive: false, context: context)
+                context.close(promise: nil)
+            } else if head.method == .CONNECT {
+                beginConnect(head, context: context)
+            } else if let answer = Self.maxForwardsAnswer(head) {
+                respond(.ok, text: answer, keepAlive: head.isKeepAlive, context: context)
+            } else {
+                beginRequest(head, context: context)
+            }
         case (.body(let body), .connectingUpstream(var pending, let keepAlive)):
             pending.append(.body(.byteBuffer(body)))
             state = .connectingUpstream(pending: pending, keepAlive: keepAlive)
@@ -84,6 +94,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: Self.originForm(head.uri))
         upstreamHead.headers = HopByHop.stripped(head.headers)
+        if let forwards = head.headers.first(name: "Max-Forwards").flatMap(Int.init), forwards > 0 {
+            upstreamHead.headers.replaceOrAdd(name: "Max-Forwards", value: String(forwards - 1))
+        }
         upstreamHead.headers.replaceOrAdd(name: "Host", value: url.host.urlForm + (url.port.map { ":\($0)" } ?? ""))
         upstreamHead.headers.add(name: "Via", value: "1.1 schoolgate")
         // One upstream connection per request for now: the pool comes later.
@@ -102,7 +115,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 channel.eventLoop.makeCompletedFuture {
                     let relay = loopBound.value.2
                     try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                    // 1xx answers (100 Continue) go through to the client that is waiting for them.
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
                     try channel.pipeline.syncOperations.addHandler(relay)
                 }
             }
@@ -145,6 +159,53 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if case .forwarding(let upstream, _, _) = state { upstream.close(promise: nil) }
         state = .idle
         context.fireChannelInactive()
+    }
+
+    /// The decoder refused the bytes (bad framing, oversize headers, injected line breaks).
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch state {
+        case .idle, .answered:
+            let tooLarge = "\(error)".contains("headerOverflow") || "\(error)".lowercased().contains("too large")
+            respond(tooLarge ? .init(statusCode: 431) : .badRequest,
+                    text: tooLarge ? "The request headers are too large.\n" : "The request could not be understood.\n",
+                    keepAlive: false, context: context)
+        case .connectingUpstream:
+            // Nothing has been written upstream yet, and now nothing will be.
+            state = .idle
+            respond(.badRequest, text: "The request could not be understood.\n", keepAlive: false, context: context)
+        case .forwarding(let upstream, let relay, _):
+            // Upstream gets an incomplete request and a closed connection, never a second one.
+            upstream.close(promise: nil)
+            if !relay.responseStarted {
+                state = .idle
+                respond(.badRequest, text: "The request could not be understood.\n", keepAlive: false, context: context)
+            }
+        default:
+            break
+        }
+        context.close(promise: nil)
+    }
+
+    /// The client sent nothing for the configured time: between requests that is the end of a
+    /// keep-alive connection; half way through a head it is a slow or stuck client.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        switch state {
+        case .idle, .answered:
+            context.close(promise: nil)
+        default:
+            break
+        }
+    }
+
+    /// RFC 9110 §7.6.2: an OPTIONS or TRACE with Max-Forwards 0 is answered by the proxy itself.
+    static func maxForwardsAnswer(_ head: HTTPRequestHead) -> String? {
+        guard head.method == .OPTIONS || head.method == .TRACE,
+              let value = head.headers.first(name: "Max-Forwards").flatMap(Int.init), value <= 0 else { return nil }
+        return "Answered by schoolgate: Max-Forwards reached 0.\n"
     }
 
     /// `http://host:port/path?q` → `/path?q`, kept as the client wrote it (origin servers get

@@ -14,6 +14,7 @@ final class UpstreamResponseRelay: ChannelDuplexHandler {
     private var upstreamContext: ChannelHandlerContext?
     private var pendingRead = false
     private var finished = false
+    private(set) var responseStarted = false
 
     init(downstream: ChannelHandlerContext, owner: ProxyRequestHandler) {
         self.downstream = downstream
@@ -26,6 +27,7 @@ final class UpstreamResponseRelay: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            responseStarted = true
             var response = HTTPResponseHead(version: .http1_1, status: head.status)
             response.headers = HopByHop.stripped(head.headers)
             response.headers.add(name: "Via", value: "1.1 schoolgate")

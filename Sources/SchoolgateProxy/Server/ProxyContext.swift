@@ -18,6 +18,14 @@ public struct ProxyConfiguration: Sendable {
     public var nonTLS = TunnelAction.block
     public var clientHelloTimeout = TimeAmount.seconds(10)
     public var connectTimeout = TimeAmount.seconds(10)
+    public var maxURILength = 8 * 1024
+    public var maxHeaderBytes = 32 * 1024
+    public var maxHeaderCount = 100
+    /// How long a client may take to send a request head, and stay idle between requests.
+    public var clientTimeout = TimeAmount.seconds(30)
+    public var maxConnectionsPerClient = 256
+    /// How long shutdown waits for open connections (tunnels above all) before closing them.
+    public var shutdownGrace = TimeAmount.seconds(10)
     public var schoolName = "Our school"
     public var reviewContact = "your teacher or the ICT office"
 
@@ -28,12 +36,14 @@ public struct ProxyConfiguration: Sendable {
 public final class ProxyContext: Sendable {
     public let configuration: ProxyConfiguration
     public let logger: Logger
+    let connections: ConnectionTracker
     private let state: NIOLockedValueBox<(policy: Policy, calendar: SchoolCalendar)>
     private let now: @Sendable () -> Date
 
     public init(configuration: ProxyConfiguration, policy: Policy, calendar: SchoolCalendar, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.configuration = configuration
         self.logger = logger
+        self.connections = ConnectionTracker(limitPerClient: configuration.maxConnectionsPerClient)
         self.state = NIOLockedValueBox((policy, calendar))
         self.now = now
     }

@@ -23,8 +23,15 @@ public final class ProxyServer: Sendable {
                 .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        var limits = NIOHTTPDecoderLimitConfiguration()
+                        limits.maxHeaderListSize = configuration.maxHeaderBytes
+                        limits.maxHeaderFieldSize = configuration.maxHeaderBytes
+                        limits.maxHeaderFieldCount = configuration.maxHeaderCount
                         let encoder = HTTPResponseEncoder()
-                        let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+                        let decoder = ByteToMessageHandler(HTTPRequestDecoder(
+                            leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop, limitConfiguration: limits))
+                        try channel.pipeline.syncOperations.addHandler(ConnectionLimitHandler(tracker: shared.connections))
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: configuration.clientTimeout))
                         try channel.pipeline.syncOperations.addHandler(encoder)
                         try channel.pipeline.syncOperations.addHandler(decoder)
                         try channel.pipeline.syncOperations.addHandler(ProxyRequestHandler(shared: shared, encoder: encoder, decoder: decoder))
@@ -40,11 +47,19 @@ public final class ProxyServer: Sendable {
 
     public var localAddress: SocketAddress? { channel.localAddress }
 
-    /// Stops accepting and closes everything.
+    /// Stops accepting, gives open connections (tunnels above all) up to the configured grace
+    /// period to finish, then closes what is left.
     public func shutdown() async throws {
         try? await channel.close()
+        let deadline = NIODeadline.now() + shared.configuration.shutdownGrace
+        while !shared.connections.openConnections.isEmpty, NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        for connection in shared.connections.openConnections { connection.close(promise: nil) }
         try await group.shutdownGracefully()
     }
+
+    public var openConnectionCount: Int { shared.connections.openConnections.count }
 
     /// Waits until the listening socket closes.
     public func waitUntilClosed() async throws {

@@ -9,43 +9,12 @@ import Testing
 /// The real proxy on a free loopback port, driven by curl against a loopback origin.
 @Suite(.enabled(if: Tools.exists("curl") && Tools.exists("python3") && Tools.exists("openssl"), "needs curl, python3 and openssl"))
 struct ProxyServerTests {
-    /// Starts a proxy whose policy blocks `blocked.invalid` and lets tunnels reach the origin's port.
-    func withProxy(_ body: (Int, Origin) async throws -> Void) async throws {
-        let origin = try Origin.shared.get()
-        let directory = NSTemporaryDirectory() + "schoolgate-proxy-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try "blocked.invalid\n".write(toFile: directory + "/blocked", atomically: true, encoding: .utf8)
-        try """
-            [category gambling]
-            domains = blocked
-            [group everyone]
-            addresses = 127.0.0.0/8
-            block = gambling
-            """.write(toFile: directory + "/schoolgate.conf", atomically: true, encoding: .utf8)
-        let loaded = try PolicyLoader.load(configPath: directory + "/schoolgate.conf")
-        var configuration = ProxyConfiguration()
-        configuration.port = 0
-        configuration.connectPorts = [443, origin.httpsPort]
-        configuration.connectTimeout = .seconds(2)
-        configuration.schoolName = "Test School"
-        let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "test"))
-        let server = try await ProxyServer(shared: shared, threads: 1)
-        do {
-            try await body(try #require(server.localAddress?.port), origin)
-        } catch {
-            try await server.shutdown()
-            throw error
-        }
-        try await server.shutdown()
-    }
-
     func curl(_ proxy: Int, _ arguments: [String]) throws -> RunResult {
         try run(["curl", "-s", "-k", "--max-time", "10", "-x", "http://127.0.0.1:\(proxy)"] + arguments)
     }
 
     @Test func forwardsAnAllowedRequestWithVia() async throws {
-        try await withProxy { proxy, origin in
+        try await withTestProxy { proxy, origin in
             let result = try curl(proxy, ["-D", "-", "http://localhost:\(origin.httpPort)/page?q=1"])
             #expect(result.status == 0)
             #expect(result.output.contains("HTTP/1.1 200"))
@@ -54,7 +23,7 @@ struct ProxyServerTests {
     }
 
     @Test func answersABlockedRequestWithTheBlockPage() async throws {
-        try await withProxy { proxy, _ in
+        try await withTestProxy { proxy, _ in
             let result = try curl(proxy, ["-D", "-", "http://www.blocked.invalid/anything"])
             #expect(result.output.hasPrefix("HTTP/1.1 403"))
             #expect(result.output.contains("<strong>www.blocked.invalid</strong> cannot be opened on the Test School network"))
@@ -64,7 +33,7 @@ struct ProxyServerTests {
     }
 
     @Test func keepsTheClientConnectionAliveAcrossRequests() async throws {
-        try await withProxy { proxy, origin in
+        try await withTestProxy { proxy, origin in
             let url = "http://localhost:\(origin.httpPort)/one"
             let result = try curl(proxy, ["-v", url, "http://blocked.invalid/", url])
             #expect(result.output.components(separatedBy: "origin saw GET /one").count == 3)
@@ -73,14 +42,14 @@ struct ProxyServerTests {
     }
 
     @Test func streamsALargeBody() async throws {
-        try await withProxy { proxy, origin in
+        try await withTestProxy { proxy, origin in
             let result = try curl(proxy, ["-o", "/dev/null", "-w", "%{size_download}", "http://localhost:\(origin.httpPort)/big/50000000"])
             #expect(result.output == "50000000")
         }
     }
 
     @Test func tunnelsAnAllowedHTTPSSite() async throws {
-        try await withProxy { proxy, origin in
+        try await withTestProxy { proxy, origin in
             let result = try curl(proxy, ["https://localhost:\(origin.httpsPort)/secure"])
             #expect(result.status == 0, "\(result.error)")
             #expect(result.output.contains("origin saw GET /secure via=None"))
@@ -88,7 +57,7 @@ struct ProxyServerTests {
     }
 
     @Test func refusesABlockedConnectHostBeforeAnyTunnel() async throws {
-        try await withProxy { proxy, _ in
+        try await withTestProxy { proxy, _ in
             let result = try curl(proxy, ["-o", "/dev/null", "-w", "%{http_connect}", "https://blocked.invalid/"])
             #expect(result.output == "403")
             #expect(result.status != 0)
@@ -96,7 +65,7 @@ struct ProxyServerTests {
     }
 
     @Test func closesATunnelWhoseSNIDiffersFromTheConnectHost() async throws {
-        try await withProxy { proxy, origin in
+        try await withTestProxy { proxy, origin in
             // CONNECT localhost (allowed), then a ClientHello naming blocked.invalid.
             let result = try curl(proxy, ["--connect-to", "blocked.invalid:\(origin.httpsPort):localhost:\(origin.httpsPort)",
                                           "-w", "%{http_connect}", "https://blocked.invalid:\(origin.httpsPort)/"])
@@ -106,14 +75,14 @@ struct ProxyServerTests {
     }
 
     @Test func refusesTunnelsToOtherPorts() async throws {
-        try await withProxy { proxy, origin in
+        try await withTestProxy { proxy, origin in
             let result = try curl(proxy, ["-o", "/dev/null", "-w", "%{http_connect}", "https://localhost:\(origin.httpPort)/"])
             #expect(result.output == "403")
         }
     }
 
     @Test func reportsAnUnreachableUpstream() async throws {
-        try await withProxy { proxy, _ in
+        try await withTestProxy { proxy, _ in
             let result = try curl(proxy, ["-D", "-", "http://localhost:1/"])
             #expect(result.output.hasPrefix("HTTP/1.1 502"))
             #expect(result.output.contains("could not be reached"))
@@ -121,7 +90,7 @@ struct ProxyServerTests {
     }
 
     @Test func refusesOriginFormRequests() async throws {
-        try await withProxy { proxy, _ in
+        try await withTestProxy { proxy, _ in
             let result = try run(["curl", "-s", "-D", "-", "http://127.0.0.1:\(proxy)/"])
             #expect(result.output.hasPrefix("HTTP/1.1 400"))
         }

@@ -2,8 +2,32 @@
 # Prints "ports HTTP HTTPS" once both listen, then serves until killed.
 import http.server, ssl, sys, threading
 
+seen = []
+
 class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        received = 0
+        while received < length:
+            received += len(self.rfile.read(min(65536, length - received)))
+        seen.append(self.path)
+        body = ("posted %d bytes\n" % received).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self):
+        if self.path == "/seen":
+            body = ("\n".join(seen) + "\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        seen.append(self.path)
         body = ("origin saw %s %s via=%s\n" % (self.command, self.path, self.headers.get("Via"))).encode()
         if self.path.startswith("/big/"):
             body = b"x" * int(self.path.split("/")[2])
