@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "schoolgate",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "schoolgate", targets: ["SchoolgateCLI"]),
     ],
@@ -11,12 +11,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // The filter's brain: plain values in, a decision out. No NIO, no files, no clock.
         .target(name: "SchoolgatePolicy"),
         // Reads the human-edited config and the list files into a compiled policy.
         .target(name: "SchoolgateConfig", dependencies: ["SchoolgatePolicy"]),
+        // Stored visits, incidents and the audit trail: SQLite through GRDB (PostgreSQL later).
+        .target(
+            name: "SchoolgateStore",
+            dependencies: [
+                "SchoolgatePolicy",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Carries bytes and asks the policy: HTTP forward proxy, CONNECT tunnels, ClientHello reading.
         .target(
             name: "SchoolgateProxy",
@@ -32,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "SchoolgateCLI",
             dependencies: [
-                "SchoolgatePolicy", "SchoolgateConfig", "SchoolgateProxy",
+                "SchoolgatePolicy", "SchoolgateConfig", "SchoolgateProxy", "SchoolgateStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -53,6 +63,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "SchoolgateStoreTests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
         .testTarget(
             name: "SchoolgateConfigTests",
             dependencies: ["SchoolgateConfig", "SchoolgatePolicy"],

@@ -1,0 +1,60 @@
+import Foundation
+
+public struct IncidentQuery: Sendable, Equatable {
+    public var statuses: [Incident.Status]?
+    public var minimumSeverity: Severity?
+    public var subject: String?
+    public var since: Date?
+    public var limit: Int
+
+    public init(statuses: [Incident.Status]? = nil, minimumSeverity: Severity? = nil, subject: String? = nil, since: Date? = nil, limit: Int = 50) {
+        self.statuses = statuses
+        self.minimumSeverity = minimumSeverity
+        self.subject = subject
+        self.since = since
+        self.limit = limit
+    }
+}
+
+public struct PurgeResult: Sendable, Equatable, Codable {
+    public var visits: Int
+    public var incidents: Int
+    public var auditEntries: Int
+
+    public init(visits: Int, incidents: Int, auditEntries: Int) {
+        self.visits = visits
+        self.incidents = incidents
+        self.auditEntries = auditEntries
+    }
+}
+
+/// The one narrow door to stored monitoring data. SQLite and PostgreSQL implement it; nothing
+/// else in Schoolgate knows which is behind it.
+public protocol MonitoringStore: Sendable {
+    /// Stores a batch in one transaction: the visits, and the sightings folded into incidents
+    /// (same subject, site and category within `foldWindow` of an open incident's last sighting).
+    /// Returns the ids of the incidents the sightings went into, in order.
+    @discardableResult
+    func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) async throws -> [Int64]
+
+    func incidents(_ query: IncidentQuery) async throws -> [Incident]
+    func incident(id: Int64) async throws -> Incident?
+    /// Applies a DSL action, checking it against the workflow; the change and the audit entry
+    /// are written together.
+    func update(incident id: Int64, _ action: IncidentAction, by actor: String, at time: Date) async throws -> Incident
+
+    func visits(subject: String?, from: Date?, to: Date?, limit: Int) async throws -> [Visit]
+
+    func audit(_ entry: AuditEntry) async throws
+    func auditTrail(since: Date?, limit: Int) async throws -> [AuditEntry]
+
+    /// Deletes visits before `visitsBefore`, closed incidents last seen before `incidentsBefore`,
+    /// audit entries before `auditBefore`.
+    func purge(visitsBefore: Date, incidentsBefore: Date, auditBefore: Date) async throws -> PurgeResult
+}
+
+public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import GRDB
+import SchoolgatePolicy
+
+/// The embedded store: one SQLite file in WAL mode, through GRDB.
+///
+/// WAL lets the DSL's CLI read while the proxy writes. `synchronous = NORMAL` in WAL mode loses
+/// no committed transaction when the process dies (only on power loss can the last ones go); the
+/// file is created readable by its owner only, since it holds children's browsing.
+public final class SQLiteStore: MonitoringStore {
+    let pool: DatabasePool
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        if !FileManager.default.fileExists(atPath: path) {
+            // Created before SQLite opens it: SQLite gives the -wal and -shm files the same mode.
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw StoreError("\(path): cannot create the database file")
+            }
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError("\(path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE visit (
+                    id INTEGER PRIMARY KEY, time REAL NOT NULL, subject TEXT NOT NULL, user TEXT, grp TEXT NOT NULL,
+                    client TEXT NOT NULL, method TEXT NOT NULL, host TEXT NOT NULL, sni TEXT, url TEXT,
+                    verdict TEXT NOT NULL, rule TEXT NOT NULL, category TEXT, status INTEGER NOT NULL,
+                    bytes_in INTEGER NOT NULL, bytes_out INTEGER NOT NULL, duration_ms INTEGER NOT NULL);
+                CREATE INDEX visit_subject_time ON visit(subject, time);
+                CREATE INDEX visit_time ON visit(time);
+                CREATE TABLE incident (
+                    id INTEGER PRIMARY KEY, created REAL NOT NULL, last_seen REAL NOT NULL, subject TEXT NOT NULL,
+                    grp TEXT NOT NULL, client TEXT NOT NULL, category TEXT NOT NULL, severity INTEGER NOT NULL,
+                    site TEXT NOT NULL, count INTEGER NOT NULL, status TEXT NOT NULL, assignee TEXT,
+                    escalated_to TEXT, outcome TEXT);
+                CREATE INDEX incident_fold ON incident(subject, site, category, status, last_seen);
+                CREATE INDEX incident_listing ON incident(severity, last_seen);
+                CREATE TABLE incident_note (
+                    id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incident(id) ON DELETE CASCADE,
+                    time REAL NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL);
+                CREATE INDEX incident_note_incident ON incident_note(incident_id);
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY, time REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);
+                CREATE INDEX audit_time ON audit(time);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Writing
+
+    @discardableResult
+    public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) async throws -> [Int64] {
+        try await pool.write { db in
+            for visit in visits {
+                try db.execute(sql: """
+                    INSERT INTO visit (time, subject, user, grp, client, method, host, sni, url, verdict, rule, category,
+                                       status, bytes_in, bytes_out, duration_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [visit.time.timeIntervalSince1970, visit.subject, visit.user, visit.group, visit.client,
+                                     visit.method, visit.host, visit.sni, visit.url, visit.verdict.rawValue, visit.rule.rawValue,
+                                     visit.category, visit.status, visit.bytesIn, visit.bytesOut, visit.durationMilliseconds])
+            }
+            var ids: [Int64] = []
+            for sighting in sightings {
+                ids.append(try Self.fold(sighting, window: foldWindow, db: db))
+            }
+            return ids
+        }
+    }
+
+    /// Adds a sighting to the open incident it repeats, or opens a new one.
+    private static func fold(_ sighting: IncidentSighting, window: TimeInterval, db: Database) throws -> Int64 {
+        let time = sighting.time.timeIntervalSince1970
+        if let row = try Row.fetchOne(db, sql: """
+            SELECT id, severity FROM incident
+            WHERE subject = ? AND site = ? AND category = ? AND status != 'closed' AND last_seen >= ?
+            ORDER BY last_seen DESC LIMIT 1
+            """, arguments: [sighting.subject, sighting.site, sighting.category, time - window]) {
+            let id: Int64 = row["id"]
+            let severity = max(row["severity"] as Int, rank(sighting.severity))
+            try db.execute(sql: "UPDATE incident SET count = count + 1, last_seen = MAX(last_seen, ?), severity = ? WHERE id = ?",
+                           arguments: [time, severity, id])
+            return id
+        }
+        try db.execute(sql: """
+            INSERT INTO incident (created, last_seen, subject, grp, client, category, severity, site, count, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'new')
+            """, arguments: [time, time, sighting.subject, sighting.group, sighting.client, sighting.category,
+                             rank(sighting.severity), sighting.site])
+        return db.lastInsertedRowID
+    }
+
+    public func update(incident id: Int64, _ action: IncidentAction, by actor: String, at time: Date) async throws -> Incident {
+        try await pool.write { db in
+            guard let incident = try Self.fetchIncident(id: id, db: db) else { throw StoreError("no incident \(id)") }
+            let updated: Incident
+            switch action.apply(to: incident, by: actor, at: time) {
+            case .success(let result): updated = result
+            case .failure(let error): throw StoreError(error.message)
+            }
+            try db.execute(sql: "UPDATE incident SET status = ?, assignee = ?, escalated_to = ?, outcome = ? WHERE id = ?",
+                           arguments: [updated.status.rawValue, updated.assignee, updated.escalatedTo, updated.outcome, id])
+            if case .note(let text) = action {
+                try db.execute(sql: "INSERT INTO incident_note (incident_id, time, author, text) VALUES (?, ?, ?, ?)",
+                               arguments: [id, time.timeIntervalSince1970, actor, text])
+            }
+            try Self.insertAudit(AuditEntry(time: time, actor: actor, action: "incident \(action.name)", detail: Self.describe(action, id: id)), db: db)
+            return updated
+        }
+    }
+
+    private static func describe(_ action: IncidentAction, id: Int64) -> String {
+        switch action {
+        case .acknowledge: "incident \(id)"
+        case .assign(let person): "incident \(id) to \(person)"
+        case .note: "incident \(id): note added"
+        case .escalate(let target): "incident \(id) to \(target)"
+        case .close(let outcome): "incident \(id): \(outcome)"
+        }
+    }
+
+    public func audit(_ entry: AuditEntry) async throws {
+        try await pool.write { db in try Self.insertAudit(entry, db: db) }
+    }
+
+    private static func insertAudit(_ entry: AuditEntry, db: Database) throws {
+        try db.execute(sql: "INSERT INTO audit (time, actor, action, detail) VALUES (?, ?, ?, ?)",
+                       arguments: [entry.time.timeIntervalSince1970, entry.actor, entry.action, entry.detail])
+    }
+
+    public func purge(visitsBefore: Date, incidentsBefore: Date, auditBefore: Date) async throws -> PurgeResult {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM visit WHERE time < ?", arguments: [visitsBefore.timeIntervalSince1970])
+            let visits = db.changesCount
+            try db.execute(sql: "DELETE FROM incident_note WHERE incident_id IN (SELECT id FROM incident WHERE status = 'closed' AND last_seen < ?)",
+                           arguments: [incidentsBefore.timeIntervalSince1970])
+            try db.execute(sql: "DELETE FROM incident WHERE status = 'closed' AND last_seen < ?", arguments: [incidentsBefore.timeIntervalSince1970])
+            let incidents = db.changesCount
+            try db.execute(sql: "DELETE FROM audit WHERE time < ?", arguments: [auditBefore.timeIntervalSince1970])
+            return PurgeResult(visits: visits, incidents: incidents, auditEntries: db.changesCount)
+        }
+    }
+
+    // MARK: Reading
+
+    public func incidents(_ query: IncidentQuery) async throws -> [Incident] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let statuses = query.statuses, !statuses.isEmpty {
+                clauses.append("status IN (\(statuses.map { _ in "?" }.joined(separator: ",")))")
+                arguments += statuses.map(\.rawValue)
+            }
+            if let minimum = query.minimumSeverity {
+                clauses.append("severity >= ?")
+                arguments.append(Self.rank(minimum))
+            }
+            if let subject = query.subject {
+                clauses.append("subject = ?")
+                arguments.append(subject)
+            }
+            if let since = query.since {
+                clauses.append("last_seen >= ?")
+                arguments.append(since.timeIntervalSince1970)
+            }
+            let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM incident \(filter) ORDER BY severity DESC, last_seen DESC LIMIT ?",
+                                        arguments: StatementArguments(arguments + [query.limit]))
+            return try rows.map { try Self.incident(from: $0, db: db) }
+        }
+    }
+
+    public func incident(id: Int64) async throws -> Incident? {
+        try await pool.read { db in try Self.fetchIncident(id: id, db: db) }
+    }
+
+    private static func fetchIncident(id: Int64, db: Database) throws -> Incident? {
+        try Row.fetchOne(db, sql: "SELECT * FROM incident WHERE id = ?", arguments: [id]).map { try incident(from: $0, db: db) }
+    }
+
+    private static func incident(from row: Row, db: Database) throws -> Incident {
+        let id: Int64 = row["id"]
+        let notes = try Row.fetchAll(db, sql: "SELECT time, author, text FROM incident_note WHERE incident_id = ? ORDER BY id", arguments: [id])
+            .map { Incident.Note(time: Date(timeIntervalSince1970: $0["time"]), author: $0["author"], text: $0["text"]) }
+        return Incident(
+            id: id, created: Date(timeIntervalSince1970: row["created"]), lastSeen: Date(timeIntervalSince1970: row["last_seen"]),
+            subject: row["subject"], group: row["grp"], client: row["client"], category: row["category"],
+            severity: Severity.allCases[min(3, max(0, row["severity"] as Int))], site: row["site"], count: row["count"],
+            status: Incident.Status(rawValue: row["status"]) ?? .new, assignee: row["assignee"], escalatedTo: row["escalated_to"],
+            outcome: row["outcome"], notes: notes)
+    }
+
+    public func visits(subject: String?, from: Date?, to: Date?, limit: Int) async throws -> [Visit] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let subject {
+                clauses.append("subject = ?")
+                arguments.append(subject)
+            }
+            if let from {
+                clauses.append("time >= ?")
+                arguments.append(from.timeIntervalSince1970)
+            }
+            if let to {
+                clauses.append("time <= ?")
+                arguments.append(to.timeIntervalSince1970)
+            }
+            let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM visit \(filter) ORDER BY time LIMIT ?", arguments: StatementArguments(arguments + [limit]))
+                .map { row in
+                    Visit(time: Date(timeIntervalSince1970: row["time"]), user: row["user"], group: row["grp"], client: row["client"],
+                          method: row["method"], host: row["host"], sni: row["sni"], url: row["url"],
+                          verdict: Decision.Verdict(rawValue: row["verdict"]) ?? .allow, rule: Decision.Rule(rawValue: row["rule"]) ?? .defaultAllow,
+                          category: row["category"], status: row["status"], bytesIn: row["bytes_in"], bytesOut: row["bytes_out"],
+                          durationMilliseconds: row["duration_ms"])
+                }
+        }
+    }
+
+    public func auditTrail(since: Date?, limit: Int) async throws -> [AuditEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE time >= ? ORDER BY id DESC LIMIT ?",
+                             arguments: [since?.timeIntervalSince1970 ?? 0, limit])
+                .map { AuditEntry(time: Date(timeIntervalSince1970: $0["time"]), actor: $0["actor"], action: $0["action"], detail: $0["detail"]) }
+        }
+    }
+
+    static func rank(_ severity: Severity) -> Int { Severity.allCases.firstIndex(of: severity)! }
+}

@@ -1,0 +1,53 @@
+import Synchronization
+import Foundation
+import Logging
+import Testing
+@testable import SchoolgatePolicy
+@testable import SchoolgateStore
+
+@Suite struct MonitoringWriterTests {
+    @Test func writesInBatchesAndCountsEverything() async throws {
+        let temporary = try TemporaryStore()
+        defer { withExtendedLifetime(temporary) {} }
+        let writer = MonitoringWriter(store: temporary.store, batchSize: 100, logger: Logger(label: "test"))
+        for index in 0..<250 { writer.submit(visit(at: t0 + Double(index)), sighting: index % 50 == 0 ? sighting(at: t0 + Double(index)) : nil) }
+        #expect(writer.stats.queuedVisits == 250)
+        await writer.drain()
+        #expect(writer.stats == MonitoringWriter.Stats(queuedVisits: 0, queuedSightings: 0, droppedVisits: 0, writtenVisits: 250, writtenSightings: 5))
+        #expect(try await temporary.store.visits(subject: nil, from: nil, to: nil, limit: 1000).count == 250)
+        let incidents = try await temporary.store.incidents(IncidentQuery())
+        #expect(incidents.count == 1)
+        #expect(incidents[0].count == 5)
+    }
+
+    @Test func dropsVisitsBeyondItsCapacityVisiblyButNeverSightings() async throws {
+        let temporary = try TemporaryStore()
+        defer { withExtendedLifetime(temporary) {} }
+        let writer = MonitoringWriter(store: temporary.store, capacity: 10, logger: Logger(label: "test"))
+        for index in 0..<15 { writer.submit(visit(at: t0 + Double(index)), sighting: sighting("user\(index)")) }
+        #expect(writer.stats.droppedVisits == 5)
+        #expect(writer.stats.queuedSightings == 15)
+        await writer.drain()
+        #expect(try await temporary.store.visits(subject: nil, from: nil, to: nil, limit: 100).count == 10)
+        #expect(try await temporary.store.incidents(IncidentQuery(limit: 100)).count == 15)
+    }
+
+    @Test func reportsStoredIncidentIdsAfterCommit() async throws {
+        let temporary = try TemporaryStore()
+        defer { withExtendedLifetime(temporary) {} }
+        let reported = Reported()
+        let writer = MonitoringWriter(store: temporary.store, logger: Logger(label: "test")) { ids in reported.add(ids) }
+        writer.submit(nil, sighting: sighting())
+        writer.submit(nil, sighting: sighting("other"))
+        await writer.drain()
+        let ids = reported.ids
+        #expect(ids.count == 2)
+        for id in ids { #expect(try await temporary.store.incident(id: id) != nil) }
+    }
+}
+
+final class Reported: Sendable {
+    private let box = Mutex<[Int64]>([])
+    func add(_ ids: [Int64]) { box.withLock { $0 += ids } }
+    var ids: [Int64] { box.withLock { $0 } }
+}
