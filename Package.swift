@@ -63,6 +63,8 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        // Drives the built `schoolgate` binary as a user would.
+        .testTarget(name: "SchoolgateCLITests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
         .testTarget(name: "SchoolgateStoreTests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
         .testTarget(
             name: "SchoolgateConfigTests",

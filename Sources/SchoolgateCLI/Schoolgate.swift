@@ -5,6 +5,9 @@ struct Schoolgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schoolgate",
         abstract: "Content filter and monitoring proxy for schools.",
-        subcommands: [ServeCommand.self, CheckCommand.self, ListsCommand.self, ConfigCommand.self]
+        subcommands: [
+            ServeCommand.self, CheckCommand.self, IncidentsCommand.self, VisitsCommand.self, AuditCommand.self, PurgeCommand.self,
+            ListsCommand.self, ConfigCommand.self, DebugCommand.self,
+        ]
     )
 }

@@ -4,7 +4,9 @@ import Foundation
 import Logging
 import NIOCore
 import SchoolgateConfig
+import SchoolgatePolicy
 import SchoolgateProxy
+import SchoolgateStore
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,8 +16,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Listen on this port instead of the config's (0 picks a free one).") var port: Int?
 
     func run() async throws {
-        var logger = Logger(label: "schoolgate")
-        logger.logLevel = ProcessInfo.processInfo.environment["SCHOOLGATE_DEBUG"] == nil ? .info : .debug
+        var configuredLogger = Logger(label: "schoolgate")
+        configuredLogger.logLevel = ProcessInfo.processInfo.environment["SCHOOLGATE_DEBUG"] == nil ? .info : .debug
+        let logger = configuredLogger
         let loaded = try options.load()
         for line in loaded.skippedLines.report { logger.warning("\(line)") }
         for slot in loaded.emptyLockedSlots {
@@ -36,7 +39,34 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.schoolName = loaded.config.school.name
         configuration.reviewContact = loaded.config.school.reviewContact
 
-        let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: logger)
+        let monitoring = loaded.config.monitoring
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: monitoring.databasePath)
+        } catch {
+            printError("schoolgate: the monitoring database cannot be opened: \(error)")
+            throw ExitCode(2)
+        }
+        let writer = MonitoringWriter(store: store, foldWindow: monitoring.foldWindowSeconds, logger: logger)
+        let writing = Task { await writer.run() }
+        let retention = Retention(visitDays: monitoring.visitRetentionDays, incidentDays: monitoring.incidentRetentionDays,
+                                  auditDays: monitoring.auditRetentionDays)
+        let purging = Task {
+            while !Task.isCancelled {
+                do {
+                    let result = try await retention.purge(store, now: Date(), actor: "schoolgate (retention)")
+                    logger.info("retention purge: \(result.visits) visits, \(result.incidents) closed incidents, \(result.auditEntries) audit entries")
+                } catch {
+                    logger.error("retention purge failed: \(error)")
+                }
+                try? await Task.sleep(for: .seconds(86_400))
+            }
+        }
+        logger.info("monitoring to \(monitoring.databasePath)")
+
+        let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: logger, visitSink: { visit, decision in
+            writer.submit(visit, sighting: decision.flatMap { IncidentSighting(visit: visit, decision: $0) })
+        })
         let server = try await ProxyServer(shared: shared)
         // Tests and scripts read this line to learn the port.
         logger.info("listening on \(server.localAddress.map { "\($0)" } ?? "?")")
@@ -55,5 +85,10 @@ struct ServeCommand: AsyncParsableCommand {
         try await server.waitUntilClosed()
         signals.forEach { $0.cancel() }
         try? await server.shutdown()
+        purging.cancel()
+        writing.cancel()
+        await writing.value
+        let stats = writer.stats
+        logger.info("stopped: \(stats.writtenVisits) visits and \(stats.writtenSightings) incident sightings stored, \(stats.droppedVisits) visits dropped")
     }
 }

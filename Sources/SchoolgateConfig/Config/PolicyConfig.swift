@@ -32,6 +32,7 @@ public struct PolicyConfig: Sendable {
     /// Where each locked slot's file is expected; a missing file leaves the slot empty.
     public var lockedPaths: [LockedSlot: String]
     public var proxy: ProxySettings
+    public var monitoring: MonitoringSettings
 
     public static let lockedOffWords: Set<String> = ["", "off", "no", "none", "false", "disabled", "disable", "0"]
 
@@ -49,6 +50,7 @@ public struct PolicyConfig: Sendable {
         var groupSections: [ConfigDocument.Section] = []
         var lockedPaths: [LockedSlot: String] = [:]
         var proxy = ProxySettings()
+        var monitoring = MonitoringSettings(defaultDirectory: directory)
         for slot in LockedSlot.allCases {
             lockedPaths[slot] = Self.resolve("locked/\(slot.rawValue).txt", against: directory)
         }
@@ -128,8 +130,10 @@ public struct PolicyConfig: Sendable {
                 groupSections.append(section)
             case "proxy":
                 proxy = ProxySettings(section: section, file: file, problems: &problems)
+            case "monitoring":
+                monitoring = MonitoringSettings(section: section, file: file, directory: directory, problems: &problems)
             default:
-                problem(section.line, title, "unknown section (expected school, proxy, lists, locked, category or group)")
+                problem(section.line, title, "unknown section (expected school, proxy, monitoring, lists, locked, category or group)")
             }
         }
 
@@ -159,6 +163,7 @@ public struct PolicyConfig: Sendable {
         self.groups = groups
         self.lockedPaths = lockedPaths
         self.proxy = proxy
+        self.monitoring = monitoring
     }
 
     static func isName(_ text: String) -> Bool {

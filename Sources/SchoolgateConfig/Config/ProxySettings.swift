@@ -1,3 +1,4 @@
+import Foundation
 import SchoolgatePolicy
 
 /// The `[proxy]` section: where to listen and how to treat what the policy cannot decide alone.
@@ -58,10 +59,11 @@ public struct ProxySettings: Sendable, Equatable {
         problems += values.unknown(expected: Self.settings)
     }
 
+    /// `500ms`, `10s`, `30m`, `1h`, `2d`; a bare number is seconds.
     static func duration(_ text: String) -> Double? {
-        let trimmed = text.lowercased()
-        let (number, scale): (Substring, Double) = trimmed.hasSuffix("ms") ? (trimmed.dropLast(2), 0.001)
-            : trimmed.hasSuffix("s") ? (trimmed.dropLast(), 1) : trimmed.hasSuffix("m") ? (trimmed.dropLast(), 60) : (Substring(trimmed), 1)
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3_600), ("d", 86_400)]
+        let (number, scale) = units.first { trimmed.hasSuffix($0.0) }.map { (String(trimmed.dropLast($0.0.count)), $0.1) } ?? (trimmed, 1)
         guard let value = Double(number), value > 0 else { return nil }
         return value * scale
     }

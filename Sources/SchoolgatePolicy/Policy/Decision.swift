@@ -23,6 +23,10 @@ public struct Decision: Sendable, Equatable, Codable {
         case defaultAllow = "default-allow"
         /// A request named a group the config does not have: refused rather than guessed.
         case unknownGroup = "unknown-group"
+        /// A tunnel whose TLS SNI names another host than its CONNECT (domain fronting).
+        case sniMismatch = "sni-mismatch"
+        /// A tunnel closed before splicing: not TLS, no SNI, no ClientHello in time, or too large.
+        case tunnelRefused = "tunnel-refused"
     }
 
     public var verdict: Verdict

@@ -21,6 +21,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private var state = State.idle
+    /// The request being served, for the visit log.
+    private var exchange: Exchange?
+    private var requestBytes: Int64 = 0
     private let shared: ProxyContext
     private let encoder: HTTPResponseEncoder
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
@@ -47,12 +50,14 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 beginRequest(head, context: context)
             }
         case (.body(let body), .connectingUpstream(var pending, let keepAlive)):
+            requestBytes += Int64(body.readableBytes)
             pending.append(.body(.byteBuffer(body)))
             state = .connectingUpstream(pending: pending, keepAlive: keepAlive)
         case (.end(let trailers), .connectingUpstream(var pending, let keepAlive)):
             pending.append(.end(trailers))
             state = .connectingUpstream(pending: pending, keepAlive: keepAlive)
         case (.body(let body), .forwarding(let upstream, _, _)):
+            requestBytes += Int64(body.readableBytes)
             upstream.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
         case (.end(let trailers), .forwarding(let upstream, _, _)):
             upstream.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
@@ -85,6 +90,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let decision = shared.decide(host: url.host, path: url.path, port: url.port, client: context.channel.remoteAddress)
+        exchange = Exchange(started: shared.now(), client: context.channel.remoteAddress?.ipAddress ?? "?", method: head.method.rawValue,
+                            host: url.host.text, url: url.description, decision: decision)
+        requestBytes = 0
         switch decision.verdict {
         case .block, .needsConsent, .needsAuthentication:
             sendBlockPage(host: url.host.text, decision: decision, keepAlive: keepAlive, context: context)
@@ -137,6 +145,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     let status: HTTPResponseStatus = timedOut ? .gatewayTimeout : .badGateway
                     let text = timedOut ? "The website \(host) did not answer in time.\n" : "The website \(host) could not be reached (\(Self.describe(error))).\n"
                     handler.state = .answered(keepAlive: false)
+                    handler.finishExchange(status: Int(status.code))
                     handler.respond(status, text: text, keepAlive: false, context: context)
                 }
             }
@@ -144,7 +153,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Called by the relay when the upstream response has ended.
     func upstreamFinished(context: ChannelHandlerContext, completely: Bool) {
-        guard case .forwarding(let upstream, _, let keepAlive) = state else { return }
+        guard case .forwarding(let upstream, let relay, let keepAlive) = state else { return }
+        finishExchange(status: relay.status, bytesOut: relay.bodyBytes)
         upstream.close(promise: nil)
         state = .idle
         if !keepAlive || !completely { context.close(promise: nil) }
@@ -155,8 +165,18 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    /// Tells monitoring about the request in flight, once.
+    func finishExchange(status: Int, bytesOut: Int64 = 0) {
+        guard let exchange else { return }
+        self.exchange = nil
+        shared.report(exchange, status: status, bytesIn: requestBytes, bytesOut: bytesOut)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        if case .forwarding(let upstream, _, _) = state { upstream.close(promise: nil) }
+        if case .forwarding(let upstream, let relay, _) = state {
+            finishExchange(status: relay.status, bytesOut: relay.bodyBytes)
+            upstream.close(promise: nil)
+        }
         state = .idle
         context.fireChannelInactive()
     }
@@ -232,6 +252,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let decision = shared.decide(host: host, path: nil, port: port, client: context.channel.remoteAddress)
+        exchange = Exchange(started: shared.now(), client: context.channel.remoteAddress?.ipAddress ?? "?", method: "CONNECT",
+                            host: host.text, url: nil, decision: decision)
         switch decision.verdict {
         case .block, .needsConsent, .needsAuthentication:
             sendBlockPage(host: host.text, decision: decision, keepAlive: false, context: context)
@@ -241,7 +263,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func openTunnel(target: HostName, port: Int, context: ChannelHandlerContext) {
-        let tunnel = TunnelHandler(target: target, port: port, shared: shared)
+        guard let exchange else { return }
+        self.exchange = nil
+        let tunnel = TunnelHandler(target: target, port: port, shared: shared, exchange: exchange)
         do {
             // The encoder goes first so the 200 is written as raw bytes (through it, NIO would
             // frame a body-less response as chunked); the decoder's leftover bytes (an eager
@@ -262,6 +286,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let reference = BlockPage.reference()
         shared.logger.info("blocked", metadata: ["reference": "\(reference)", "rule": "\(decision.rule.rawValue)", "category": "\(decision.category ?? "-")"])
         let page = BlockPage.render(host: host, decision: decision, configuration: shared.configuration, reference: reference)
+        finishExchange(status: 403)
         respond(.forbidden, body: page, contentType: "text/html; charset=utf-8", keepAlive: keepAlive, context: context)
     }
 

@@ -15,6 +15,8 @@ final class UpstreamResponseRelay: ChannelDuplexHandler {
     private var pendingRead = false
     private var finished = false
     private(set) var responseStarted = false
+    private(set) var status = 502
+    private(set) var bodyBytes: Int64 = 0
 
     init(downstream: ChannelHandlerContext, owner: ProxyRequestHandler) {
         self.downstream = downstream
@@ -28,11 +30,13 @@ final class UpstreamResponseRelay: ChannelDuplexHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             responseStarted = true
+            status = Int(head.status.code)
             var response = HTTPResponseHead(version: .http1_1, status: head.status)
             response.headers = HopByHop.stripped(head.headers)
             response.headers.add(name: "Via", value: "1.1 schoolgate")
             downstream.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
         case .body(let body):
+            bodyBytes += Int64(body.readableBytes)
             downstream.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
         case .end(let trailers):
             finished = true

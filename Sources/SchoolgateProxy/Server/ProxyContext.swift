@@ -38,14 +38,30 @@ public final class ProxyContext: Sendable {
     public let logger: Logger
     let connections: ConnectionTracker
     private let state: NIOLockedValueBox<(policy: Policy, calendar: SchoolCalendar)>
-    private let now: @Sendable () -> Date
+    let now: @Sendable () -> Date
+    private let visitSink: @Sendable (Visit, Decision?) -> Void
 
-    public init(configuration: ProxyConfiguration, policy: Policy, calendar: SchoolCalendar, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    /// `visitSink` gets every request and tunnel once it is over; it must not block (the
+    /// monitoring writer only queues).
+    public init(configuration: ProxyConfiguration, policy: Policy, calendar: SchoolCalendar, logger: Logger,
+                now: @escaping @Sendable () -> Date = Date.init, visitSink: @escaping @Sendable (Visit, Decision?) -> Void = { _, _ in }) {
         self.configuration = configuration
+        self.visitSink = visitSink
         self.logger = logger
         self.connections = ConnectionTracker(limitPerClient: configuration.maxConnectionsPerClient)
         self.state = NIOLockedValueBox((policy, calendar))
         self.now = now
+    }
+
+    /// Reports a finished exchange to monitoring.
+    func report(_ exchange: Exchange, status: Int, bytesIn: Int64 = 0, bytesOut: Int64 = 0) {
+        let finished = now()
+        let visit = Visit(
+            time: exchange.started, user: nil, group: exchange.decision.group, client: exchange.client, method: exchange.method,
+            host: exchange.host, sni: exchange.sni, url: exchange.url, verdict: exchange.decision.verdict, rule: exchange.decision.rule,
+            category: exchange.decision.category, status: status, bytesIn: bytesIn, bytesOut: bytesOut,
+            durationMilliseconds: max(0, Int(finished.timeIntervalSince(exchange.started) * 1000)))
+        visitSink(visit, exchange.decision)
     }
 
     /// Swaps in a new policy (a reload); requests already decided keep their decision.
@@ -59,4 +75,15 @@ public final class ProxyContext: Sendable {
         let request = PolicyRequest(group: group, host: host, path: path, port: port, time: calendar.localTime(at: now()))
         return policy.decide(request)
     }
+}
+
+/// One request or tunnel in flight: what monitoring will be told when it ends.
+struct Exchange {
+    var started: Date
+    var client: String
+    var method: String
+    var host: String
+    var sni: String?
+    var url: String?
+    var decision: Decision
 }

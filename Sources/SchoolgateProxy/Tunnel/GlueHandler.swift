@@ -7,6 +7,9 @@ final class GlueHandler {
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    private(set) var bytesRead: Int64 = 0
+    /// Called once when this side's channel goes inactive, with the bytes each side read.
+    var onInactive: ((_ readHere: Int64, _ readByPartner: Int64) -> Void)?
 
     private init() {}
 
@@ -32,9 +35,9 @@ final class GlueHandler {
 }
 
 extension GlueHandler: ChannelDuplexHandler {
-    typealias InboundIn = NIOAny
-    typealias OutboundIn = NIOAny
-    typealias OutboundOut = NIOAny
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
@@ -43,9 +46,16 @@ extension GlueHandler: ChannelDuplexHandler {
         partner = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.partnerWrite(data) }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        bytesRead += Int64(unwrapInboundIn(data).readableBytes)
+        partner?.partnerWrite(data)
+    }
     func channelReadComplete(context: ChannelHandlerContext) { partner?.partnerFlush() }
-    func channelInactive(context: ChannelHandlerContext) { partner?.partnerCloseFull() }
+    func channelInactive(context: ChannelHandlerContext) {
+        onInactive?(bytesRead, partner?.bytesRead ?? 0)
+        onInactive = nil
+        partner?.partnerCloseFull()
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, case .inputClosed = event {

@@ -20,11 +20,14 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let port: Int
     private let shared: ProxyContext
     private var timeout: Scheduled<Void>?
+    /// The CONNECT as decided; the tunnel's own outcome is added when it ends.
+    private var exchange: Exchange
 
-    init(target: HostName, port: Int, shared: ProxyContext) {
+    init(target: HostName, port: Int, shared: ProxyContext, exchange: Exchange) {
         self.target = target
         self.port = port
         self.shared = shared
+        self.exchange = exchange
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -69,11 +72,13 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
                 refuse(context: context, reason: "SNI is not a host name")
                 return
             }
+            exchange.sni = sni.text
             if sni != target, shared.configuration.sniMismatch == .block {
-                refuse(context: context, reason: "SNI \(sni) differs from the CONNECT host")
+                refuse(context: context, reason: "SNI \(sni) differs from the CONNECT host", rule: .sniMismatch)
                 return
             }
             let decision = shared.decide(host: sni, path: nil, port: port, client: context.channel.remoteAddress)
+            exchange.decision = decision
             if decision.verdict == .block || decision.verdict == .needsConsent || decision.verdict == .needsAuthentication {
                 refuse(context: context, reason: "SNI \(sni): \(decision.rule.rawValue)")
             } else {
@@ -91,8 +96,16 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func refuse(context: ChannelHandlerContext, reason: String) {
+    /// Closes the tunnel. `rule` is recorded when the refusal is the tunnel's own (no SNI
+    /// decision made it): the visit then shows why, not the CONNECT's earlier allow.
+    private func refuse(context: ChannelHandlerContext, reason: String, rule: Decision.Rule = .tunnelRefused) {
+        if case .closed = state { return }
         state = .closed
+        if exchange.decision.verdict != .block {
+            exchange.decision = Decision(verdict: .block, rule: rule, group: exchange.decision.group,
+                                         match: exchange.decision.match, severity: exchange.decision.severity)
+        }
+        shared.report(exchange, status: 403)
         shared.logger.debug("tunnel refused", metadata: ["host": "\(target)", "reason": "\(reason)"])
         context.close(promise: nil)
     }
@@ -124,6 +137,11 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         state = .spliced
         let (local, remote) = GlueHandler.matchedPair()
+        let exchange = exchange
+        let shared = shared
+        local.onInactive = { fromClient, fromUpstream in
+            shared.report(exchange, status: 200, bytesIn: fromClient, bytesOut: fromUpstream)
+        }
         do {
             try upstream.pipeline.syncOperations.addHandler(remote)
             upstream.writeAndFlush(pending, promise: nil)

@@ -161,6 +161,11 @@ public final class SQLiteStore: MonitoringStore {
         }
     }
 
+    /// SQLite's own check of the file: "ok" when it is sound.
+    public func integrityCheck() async throws -> String {
+        try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+
     // MARK: Reading
 
     public func incidents(_ query: IncidentQuery) async throws -> [Incident] {

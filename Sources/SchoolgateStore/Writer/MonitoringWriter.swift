@@ -107,7 +107,10 @@ public final class MonitoringWriter: Sendable {
         }
         guard !visits.isEmpty || !sightings.isEmpty else { return false }
         do {
-            let ids = try await store.record(visits: visits, sightings: sightings, foldWindow: foldWindow)
+            // Detached: a batch taken from the queue is committed even when the writer is being
+            // cancelled (at shutdown), rather than refused by the store and retried.
+            let store = store, foldWindow = foldWindow
+            let ids = try await Task.detached { try await store.record(visits: visits, sightings: sightings, foldWindow: foldWindow) }.value
             state.withLock {
                 $0.stats.writtenVisits += visits.count
                 $0.stats.writtenSightings += sightings.count

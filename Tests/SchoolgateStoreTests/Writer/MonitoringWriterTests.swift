@@ -51,3 +51,18 @@ final class Reported: Sendable {
     func add(_ ids: [Int64]) { box.withLock { $0 += ids } }
     var ids: [Int64] { box.withLock { $0 } }
 }
+
+@Suite struct MonitoringWriterShutdownTests {
+    @Test func aCancelledWriterStillStoresEverythingQueued() async throws {
+        let temporary = try TemporaryStore()
+        defer { withExtendedLifetime(temporary) {} }
+        let writer = MonitoringWriter(store: temporary.store, batchSize: 10, logger: Logger(label: "test"))
+        let running = Task { await writer.run(interval: .seconds(60)) }
+        for index in 0..<500 { writer.submit(visit(at: t0 + Double(index)), sighting: sighting("user\(index)")) }
+        running.cancel()
+        await running.value
+        #expect(try await temporary.store.incidents(IncidentQuery(limit: 1000)).count == 500)
+        #expect(try await temporary.store.visits(subject: nil, from: nil, to: nil, limit: 1000).count == 500)
+        #expect(writer.stats.failedBatches == 0)
+    }
+}
