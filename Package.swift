@@ -27,6 +27,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Tells the DSL: incident alerts to a webhook or a command, with retries and a record.
+        .target(
+            name: "SchoolgateAlerts",
+            dependencies: ["SchoolgatePolicy", .product(name: "Logging", package: "swift-log")]
+        ),
         // Carries bytes and asks the policy: HTTP forward proxy, CONNECT tunnels, ClientHello reading.
         .target(
             name: "SchoolgateProxy",
@@ -42,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "SchoolgateCLI",
             dependencies: [
-                "SchoolgatePolicy", "SchoolgateConfig", "SchoolgateProxy", "SchoolgateStore",
+                "SchoolgatePolicy", "SchoolgateConfig", "SchoolgateProxy", "SchoolgateStore", "SchoolgateAlerts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -65,6 +70,9 @@ let package = Package(
         ),
         // Drives the built `schoolgate` binary as a user would.
         .testTarget(name: "SchoolgateCLITests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
+        .testTarget(name: "SchoolgateAlertsTests", dependencies: [
+            "SchoolgateAlerts", "SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "SchoolgateStoreTests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
         .testTarget(
             name: "SchoolgateConfigTests",

@@ -61,6 +61,10 @@ struct IncidentsCommand: AsyncParsableCommand {
             if let target = incident.escalatedTo { lines.append("  escalated: to \(target)") }
             if let outcome = incident.outcome { lines.append("  outcome:   \(outcome)") }
             for note in incident.notes { lines.append("  note (\(note.author), \(WhenArgument.format(note.time, timeZone: zone))): \(note.text)") }
+            for delivery in try await store.alertDeliveries(incident: incident.id) {
+                let outcome = delivery.delivered ? "delivered" : "not delivered (\(delivery.lastError ?? "?"))"
+                lines.append("  alert:     \(delivery.target): \(outcome) after \(delivery.attempts) attempt(s), \(WhenArgument.format(delivery.lastAttempt, timeZone: zone))")
+            }
             lines.append("")
             lines.append("Browsing by \(incident.subject) from an hour before to an hour after (\(context.count) requests):")
             print(lines.joined(separator: "\n"))

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import NIOCore
+import SchoolgateAlerts
 import SchoolgateConfig
 import SchoolgatePolicy
 import SchoolgateProxy
@@ -63,6 +64,20 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         logger.info("monitoring to \(monitoring.databasePath)")
+        let alertSettings = loaded.config.alerts
+        var alerting: Task<Void, Never>?
+        if alertSettings.isConfigured {
+            var settings = AlertDispatcher.Settings(
+                targets: alertSettings.webhooks.map(AlertTarget.webhook) + alertSettings.commands.map(AlertTarget.command),
+                minimumSeverity: alertSettings.minimumSeverity, schoolName: loaded.config.school.name)
+            settings.maxAttempts = alertSettings.maxAttempts
+            settings.retryAfter = alertSettings.retryAfterSeconds
+            let dispatcher = AlertDispatcher(store: store, settings: settings, logger: logger)
+            alerting = Task { await dispatcher.run() }
+            logger.info("alerts for \(alertSettings.minimumSeverity.rawValue) incidents and above to \(settings.targets.count) target(s)")
+        } else {
+            logger.warning("no [alerts] configured: the DSL is not told of incidents as they happen")
+        }
 
         let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: logger, visitSink: { visit, decision in
             writer.submit(visit, sighting: decision.flatMap { IncidentSighting(visit: visit, decision: $0) })
@@ -86,6 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
         signals.forEach { $0.cancel() }
         try? await server.shutdown()
         purging.cancel()
+        alerting?.cancel()
         writing.cancel()
         await writing.value
         let stats = writer.stats

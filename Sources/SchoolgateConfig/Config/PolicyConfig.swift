@@ -33,6 +33,7 @@ public struct PolicyConfig: Sendable {
     public var lockedPaths: [LockedSlot: String]
     public var proxy: ProxySettings
     public var monitoring: MonitoringSettings
+    public var alerts: AlertSettings
 
     public static let lockedOffWords: Set<String> = ["", "off", "no", "none", "false", "disabled", "disable", "0"]
 
@@ -51,6 +52,7 @@ public struct PolicyConfig: Sendable {
         var lockedPaths: [LockedSlot: String] = [:]
         var proxy = ProxySettings()
         var monitoring = MonitoringSettings(defaultDirectory: directory)
+        var alerts = AlertSettings()
         for slot in LockedSlot.allCases {
             lockedPaths[slot] = Self.resolve("locked/\(slot.rawValue).txt", against: directory)
         }
@@ -130,10 +132,12 @@ public struct PolicyConfig: Sendable {
                 groupSections.append(section)
             case "proxy":
                 proxy = ProxySettings(section: section, file: file, problems: &problems)
+            case "alerts":
+                alerts = AlertSettings(section: section, file: file, problems: &problems)
             case "monitoring":
                 monitoring = MonitoringSettings(section: section, file: file, directory: directory, problems: &problems)
             default:
-                problem(section.line, title, "unknown section (expected school, proxy, monitoring, lists, locked, category or group)")
+                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, lists, locked, category or group)")
             }
         }
 
@@ -164,6 +168,7 @@ public struct PolicyConfig: Sendable {
         self.lockedPaths = lockedPaths
         self.proxy = proxy
         self.monitoring = monitoring
+        self.alerts = alerts
     }
 
     static func isName(_ text: String) -> Bool {

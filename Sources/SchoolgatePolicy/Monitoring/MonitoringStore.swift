@@ -48,6 +48,13 @@ public protocol MonitoringStore: Sendable {
     func audit(_ entry: AuditEntry) async throws
     func auditTrail(since: Date?, limit: Int) async throws -> [AuditEntry]
 
+    /// Incidents at or above `minimumSeverity`, created since `since`, not yet delivered to
+    /// `target`, with fewer than `maxAttempts` failed attempts, the last one before `retryBefore`.
+    func incidentsAwaitingAlert(target: String, minimumSeverity: Severity, since: Date, maxAttempts: Int, retryBefore: Date) async throws -> [Incident]
+    /// Records one delivery attempt (and, when it failed, why).
+    func recordAlertAttempt(incident id: Int64, target: String, delivered: Bool, error: String?, at time: Date) async throws
+    func alertDeliveries(incident id: Int64) async throws -> [AlertDelivery]
+
     /// Deletes visits before `visitsBefore`, closed incidents last seen before `incidentsBefore`,
     /// audit entries before `auditBefore`.
     func purge(visitsBefore: Date, incidentsBefore: Date, auditBefore: Date) async throws -> PurgeResult
@@ -57,4 +64,21 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// Where an incident's alert went, and how that went.
+public struct AlertDelivery: Sendable, Equatable, Codable {
+    public var target: String
+    public var attempts: Int
+    public var delivered: Bool
+    public var lastAttempt: Date
+    public var lastError: String?
+
+    public init(target: String, attempts: Int, delivered: Bool, lastAttempt: Date, lastError: String?) {
+        self.target = target
+        self.attempts = attempts
+        self.delivered = delivered
+        self.lastAttempt = lastAttempt
+        self.lastError = lastError
+    }
 }

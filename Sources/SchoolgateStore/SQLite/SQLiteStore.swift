@@ -63,6 +63,15 @@ public final class SQLiteStore: MonitoringStore {
                 CREATE INDEX audit_time ON audit(time);
                 """)
         }
+        migrator.registerMigration("v2 alert deliveries") { db in
+            try db.execute(sql: """
+                CREATE TABLE alert_delivery (
+                    incident_id INTEGER NOT NULL REFERENCES incident(id) ON DELETE CASCADE, target TEXT NOT NULL,
+                    attempts INTEGER NOT NULL, delivered INTEGER NOT NULL, last_attempt REAL NOT NULL, last_error TEXT,
+                    PRIMARY KEY (incident_id, target));
+                CREATE INDEX incident_created ON incident(created);
+                """)
+        }
         return migrator
     }
 
@@ -152,12 +161,47 @@ public final class SQLiteStore: MonitoringStore {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM visit WHERE time < ?", arguments: [visitsBefore.timeIntervalSince1970])
             let visits = db.changesCount
-            try db.execute(sql: "DELETE FROM incident_note WHERE incident_id IN (SELECT id FROM incident WHERE status = 'closed' AND last_seen < ?)",
-                           arguments: [incidentsBefore.timeIntervalSince1970])
+            for table in ["incident_note", "alert_delivery"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE incident_id IN (SELECT id FROM incident WHERE status = 'closed' AND last_seen < ?)",
+                               arguments: [incidentsBefore.timeIntervalSince1970])
+            }
             try db.execute(sql: "DELETE FROM incident WHERE status = 'closed' AND last_seen < ?", arguments: [incidentsBefore.timeIntervalSince1970])
             let incidents = db.changesCount
             try db.execute(sql: "DELETE FROM audit WHERE time < ?", arguments: [auditBefore.timeIntervalSince1970])
             return PurgeResult(visits: visits, incidents: incidents, auditEntries: db.changesCount)
+        }
+    }
+
+    public func incidentsAwaitingAlert(target: String, minimumSeverity: Severity, since: Date, maxAttempts: Int, retryBefore: Date) async throws -> [Incident] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT incident.* FROM incident
+                LEFT JOIN alert_delivery ON alert_delivery.incident_id = incident.id AND alert_delivery.target = ?
+                WHERE incident.severity >= ? AND incident.created >= ?
+                  AND (alert_delivery.incident_id IS NULL
+                       OR (alert_delivery.delivered = 0 AND alert_delivery.attempts < ? AND alert_delivery.last_attempt < ?))
+                ORDER BY incident.id LIMIT 100
+                """, arguments: [target, Self.rank(minimumSeverity), since.timeIntervalSince1970, maxAttempts, retryBefore.timeIntervalSince1970])
+                .map { try Self.incident(from: $0, db: db) }
+        }
+    }
+
+    public func recordAlertAttempt(incident id: Int64, target: String, delivered: Bool, error: String?, at time: Date) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO alert_delivery (incident_id, target, attempts, delivered, last_attempt, last_error) VALUES (?, ?, 1, ?, ?, ?)
+                ON CONFLICT (incident_id, target) DO UPDATE SET attempts = attempts + 1, delivered = excluded.delivered,
+                    last_attempt = excluded.last_attempt, last_error = excluded.last_error
+                """, arguments: [id, target, delivered, time.timeIntervalSince1970, error])
+        }
+    }
+
+    public func alertDeliveries(incident id: Int64) async throws -> [AlertDelivery] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM alert_delivery WHERE incident_id = ? ORDER BY target", arguments: [id]).map {
+                AlertDelivery(target: $0["target"], attempts: $0["attempts"], delivered: $0["delivered"],
+                              lastAttempt: Date(timeIntervalSince1970: $0["last_attempt"]), lastError: $0["last_error"])
+            }
         }
     }
 
