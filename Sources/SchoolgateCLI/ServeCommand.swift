@@ -79,14 +79,36 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("no [alerts] configured: the DSL is not told of incidents as they happen")
         }
 
-        let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: logger, visitSink: { visit, decision in
+        var accessLog: SquidAccessLog?
+        if let path = monitoring.accessLogPath {
+            do {
+                accessLog = try SquidAccessLog(path: path)
+            } catch {
+                printError("schoolgate: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        let logging = accessLog.map { log in Task { await log.run() } }
+        let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: logger, visitSink: { [accessLog] visit, decision in
             writer.submit(visit, sighting: decision.flatMap { IncidentSighting(visit: visit, decision: $0) })
+            accessLog?.append(visit)
         })
         let server = try await ProxyServer(shared: shared)
         // Tests and scripts read this line to learn the port.
         logger.info("listening on \(server.localAddress.map { "\($0)" } ?? "?")")
         FileHandle.standardOutput.write(Data("schoolgate: listening on \(server.localAddress?.ipAddress ?? configuration.host):\(server.localAddress?.port ?? configuration.port)\n".utf8))
 
+        signal(SIGUSR1, SIG_IGN)
+        let reopen = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+        reopen.setEventHandler { [accessLog] in
+            do {
+                try accessLog?.reopen()
+                logger.info("access log reopened")
+            } catch {
+                logger.error("access log could not be reopened: \(error)")
+            }
+        }
+        reopen.resume()
         let signals = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
@@ -99,11 +121,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try await server.waitUntilClosed()
         signals.forEach { $0.cancel() }
+        reopen.cancel()
         try? await server.shutdown()
         purging.cancel()
         alerting?.cancel()
         writing.cancel()
         await writing.value
+        logging?.cancel()
+        await logging?.value
         let stats = writer.stats
         logger.info("stopped: \(stats.writtenVisits) visits and \(stats.writtenSightings) incident sightings stored, \(stats.droppedVisits) visits dropped")
     }

@@ -9,15 +9,18 @@ import Foundation
 /// longer than what it audits. Open incidents are never purged.
 public struct MonitoringSettings: Sendable, Equatable {
     public var databasePath: String
+    /// The Squid-format access log; nil when switched off.
+    public var accessLogPath: String?
     public var foldWindowSeconds: TimeInterval = 3_600
     public var visitRetentionDays = 90
     public var incidentRetentionDays = 365
     public var auditRetentionDays = 730
 
-    static let settings = ["database", "fold-window", "visit-retention", "incident-retention", "audit-retention"]
+    static let settings = ["database", "access-log", "fold-window", "visit-retention", "incident-retention", "audit-retention"]
 
     init(defaultDirectory directory: String) {
         databasePath = PolicyConfig.resolve("/var/lib/schoolgate/schoolgate.sqlite", against: directory)
+        accessLogPath = "/var/log/schoolgate/access.log"
     }
 
     init(section: ConfigDocument.Section, file: String, directory: String, problems: inout [ConfigProblem]) {
@@ -28,6 +31,9 @@ public struct MonitoringSettings: Sendable, Equatable {
         }
         if let path = values.take("database") {
             if path.isEmpty { problem("database", "needs a file path") } else { databasePath = PolicyConfig.resolve(path, against: directory) }
+        }
+        if let path = values.take("access-log") {
+            accessLogPath = ["", "off", "none", "no"].contains(path.lowercased()) ? nil : PolicyConfig.resolve(path, against: directory)
         }
         if let text = values.take("fold-window") {
             if let seconds = ProxySettings.duration(text) { foldWindowSeconds = seconds } else { problem("fold-window", "expected a duration such as 1h, 30m or 90s") }

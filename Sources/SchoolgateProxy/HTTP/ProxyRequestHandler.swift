@@ -253,7 +253,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let decision = shared.decide(host: host, path: nil, port: port, client: context.channel.remoteAddress)
         exchange = Exchange(started: shared.now(), client: context.channel.remoteAddress?.ipAddress ?? "?", method: "CONNECT",
-                            host: host.text, url: nil, decision: decision)
+                            host: host.text, url: "\(host.urlForm):\(port)", decision: decision)
         switch decision.verdict {
         case .block, .needsConsent, .needsAuthentication:
             sendBlockPage(host: host.text, decision: decision, keepAlive: false, context: context)
