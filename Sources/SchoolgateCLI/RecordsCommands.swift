@@ -59,3 +59,28 @@ struct PurgeCommand: AsyncParsableCommand {
         print("Deleted \(result.visits) visits, \(result.incidents) closed incidents and \(result.auditEntries) audit entries past their retention limits.")
     }
 }
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "Figures for the filtering and monitoring review: blocked sites and categories per group, incidents per week, busiest users.")
+    @OptionGroup var options: MonitoringOptions
+    @Option(help: "Over what period: 365d (default), 2026-09-01, …") var since = "365d"
+    @Option(help: "How many to list in each table.") var top = 10
+
+    func run() async throws {
+        let (store, settings) = try options.store()
+        let zone = settings.school.timeZone
+        let start = try WhenArgument.parse(since, timeZone: zone)
+        try await options.audited(store, action: "view report", detail: "since \(WhenArgument.format(start, timeZone: zone))")
+        let report = try await store.report(since: start, top: top)
+        if options.json { print(try jsonText(report)); return }
+        print("Since \(WhenArgument.format(start, timeZone: zone)): \(report.visits) requests, \(report.blocked) blocked.\n")
+        print("Most blocked sites, per group:")
+        print(table(["GROUP", "SITE", "BLOCKED"], report.topBlockedSites.map { [$0.group ?? "-", $0.name, String($0.count)] }))
+        print("\nMost blocked categories, per group:")
+        print(table(["GROUP", "CATEGORY", "BLOCKED"], report.topBlockedCategories.map { [$0.group ?? "-", $0.name, String($0.count)] }))
+        print("\nIncidents per week:")
+        print(table(["WEEK", "INCIDENTS"], report.incidentsPerWeek.map { [$0.name, String($0.count)] }))
+        print("\nBusiest users:")
+        print(table(["USER", "GROUP", "REQUESTS"], report.busiestUsers.map { [$0.name, $0.group ?? "-", String($0.count)] }))
+    }
+}

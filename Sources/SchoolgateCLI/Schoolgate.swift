@@ -6,7 +6,7 @@ struct Schoolgate: AsyncParsableCommand {
         commandName: "schoolgate",
         abstract: "Content filter and monitoring proxy for schools.",
         subcommands: [
-            ServeCommand.self, CheckCommand.self, IncidentsCommand.self, VisitsCommand.self, AuditCommand.self, PurgeCommand.self,
+            ServeCommand.self, CheckCommand.self, IncidentsCommand.self, VisitsCommand.self, ReportCommand.self, AuditCommand.self, PurgeCommand.self,
             ListsCommand.self, ConfigCommand.self, DebugCommand.self,
         ]
     )

@@ -55,6 +55,9 @@ public protocol MonitoringStore: Sendable {
     func recordAlertAttempt(incident id: Int64, target: String, delivered: Bool, error: String?, at time: Date) async throws
     func alertDeliveries(incident id: Int64) async throws -> [AlertDelivery]
 
+    /// Aggregates for the filtering and monitoring review (MRE), over visits and incidents since `since`.
+    func report(since: Date, top: Int) async throws -> MonitoringReport
+
     /// Deletes visits before `visitsBefore`, closed incidents last seen before `incidentsBefore`,
     /// audit entries before `auditBefore`.
     func purge(visitsBefore: Date, incidentsBefore: Date, auditBefore: Date) async throws -> PurgeResult
@@ -80,5 +83,41 @@ public struct AlertDelivery: Sendable, Equatable, Codable {
         self.delivered = delivered
         self.lastAttempt = lastAttempt
         self.lastError = lastError
+    }
+}
+
+/// What governors and the DSL look at in a filtering and monitoring review.
+public struct MonitoringReport: Sendable, Equatable, Codable {
+    public struct Count: Sendable, Equatable, Codable {
+        public var group: String?
+        public var name: String
+        public var count: Int
+
+        public init(group: String?, name: String, count: Int) {
+            self.group = group
+            self.name = name
+            self.count = count
+        }
+    }
+
+    public var since: Date
+    public var visits: Int
+    public var blocked: Int
+    /// Per group, most blocked first.
+    public var topBlockedSites: [Count]
+    public var topBlockedCategories: [Count]
+    /// `name` is the ISO week, `2026-W47`.
+    public var incidentsPerWeek: [Count]
+    public var busiestUsers: [Count]
+
+    public init(since: Date, visits: Int, blocked: Int, topBlockedSites: [Count], topBlockedCategories: [Count],
+                incidentsPerWeek: [Count], busiestUsers: [Count]) {
+        self.since = since
+        self.visits = visits
+        self.blocked = blocked
+        self.topBlockedSites = topBlockedSites
+        self.topBlockedCategories = topBlockedCategories
+        self.incidentsPerWeek = incidentsPerWeek
+        self.busiestUsers = busiestUsers
     }
 }

@@ -156,3 +156,33 @@ func sighting(_ subject: String = "pupil1", at time: Date = t0, site: String = "
         #expect(try String(contentsOfFile: directory + "/x.sqlite", encoding: .utf8) == "not sqlite at all", "nothing stored is lost")
     }
 }
+
+@Suite struct SQLiteStoreReportTests {
+    @Test func summarisesBlockedSitesCategoriesWeeksAndUsers() async throws {
+        let temporary = try TemporaryStore()
+        defer { withExtendedLifetime(temporary) {} }
+        let store = temporary.store
+        func blocked(_ user: String, _ group: String, _ host: String, _ category: String) -> Visit {
+            var visit = visit(user, host: host, verdict: .block)
+            visit.group = group
+            visit.category = category
+            return visit
+        }
+        try await store.record(visits: [
+            blocked("a", "ks2", "bet365.com", "gambling"), blocked("a", "ks2", "bet365.com", "gambling"),
+            blocked("b", "ks2", "tiktok.com", "social"), blocked("c", "staff", "tiktok.com", "social"),
+            visit("a", at: t0 + 60), visit("a", at: t0 + 60), visit("b"),
+        ], sightings: [
+            sighting(at: Date(timeIntervalSince1970: 1_789_948_800)),              // Monday 2026-09-21: week 39
+            sighting("b", at: Date(timeIntervalSince1970: 1_790_380_800)),         // Saturday 2026-09-26: week 39
+            sighting("c", at: Date(timeIntervalSince1970: 1_790_553_600)),         // Monday 2026-09-28: week 40
+        ], foldWindow: 60)
+        let report = try await store.report(since: Date(timeIntervalSince1970: 0), top: 1)
+        #expect(report.visits == 7)
+        #expect(report.blocked == 4)
+        #expect(report.topBlockedSites == [.init(group: "ks2", name: "bet365.com", count: 2), .init(group: "staff", name: "tiktok.com", count: 1)])
+        #expect(report.topBlockedCategories.first == .init(group: "ks2", name: "gambling", count: 2))
+        #expect(report.incidentsPerWeek == [.init(group: nil, name: "2026-W39", count: 2), .init(group: nil, name: "2026-W40", count: 1)])
+        #expect(report.busiestUsers == [.init(group: "pupils-ks3", name: "a", count: 4)])
+    }
+}
