@@ -57,6 +57,11 @@ let package = Package(
             dependencies: ["SchoolgatePolicy", "SchoolgateConfig"],
             path: "Benchmarks/PolicyBenchmark"
         ),
+        .executableTarget(
+            name: "StoreBenchmark",
+            dependencies: ["SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/StoreBenchmark"
+        ),
         .testTarget(name: "SchoolgatePolicyTests", dependencies: ["SchoolgatePolicy"]),
         .testTarget(
             name: "SchoolgateProxyTests",
@@ -66,6 +71,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Drives the built `schoolgate` binary as a user would.

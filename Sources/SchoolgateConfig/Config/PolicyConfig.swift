@@ -64,7 +64,7 @@ public struct PolicyConfig: Sendable {
                 var values = SectionValues(section, file: file)
                 let name = values.take("name") ?? "Our school"
                 let zoneName = values.take("timezone") ?? "Europe/London"
-                let contact = values.take("review-contact") ?? "your teacher or the ICT office"
+                let contact = values.take("review-contact") ?? "ask your teacher or the ICT office"
                 let defaultGroup = values.take("default-group")
                 var zone = TimeZone(identifier: "Europe/London")!
                 if let parsed = TimeZone(identifier: zoneName) {
@@ -162,7 +162,7 @@ public struct PolicyConfig: Sendable {
         self.file = file
         self.school = SchoolSettings(
             name: school?.name ?? "Our school", timeZone: school?.zone ?? TimeZone(identifier: "Europe/London")!,
-            reviewContact: school?.contact ?? "your teacher or the ICT office", defaultGroup: defaultGroup)
+            reviewContact: school?.contact ?? "ask your teacher or the ICT office", defaultGroup: defaultGroup)
         self.categories = categories
         self.groups = groups
         self.lockedPaths = lockedPaths

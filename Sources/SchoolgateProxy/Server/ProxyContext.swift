@@ -26,8 +26,11 @@ public struct ProxyConfiguration: Sendable {
     public var maxConnectionsPerClient = 256
     /// How long shutdown waits for open connections (tunnels above all) before closing them.
     public var shutdownGrace = TimeAmount.seconds(10)
+    /// Which hosts the proxy may open upstream connections to; a refused host gets a 502 before
+    /// any DNS lookup. Everything by default; tests confine it to loopback names.
+    public var upstreamAllowed: @Sendable (HostName) -> Bool = { _ in true }
     public var schoolName = "Our school"
-    public var reviewContact = "your teacher or the ICT office"
+    public var reviewContact = "ask your teacher or the ICT office"
 
     public init() {}
 }

@@ -111,6 +111,10 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func connect(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        guard shared.configuration.upstreamAllowed(target) else {
+            refuse(context: context, reason: "upstream \(target) not allowed")
+            return
+        }
         state = .connecting(buffer)
         timeout?.cancel()
         // Hold the client's further bytes back until upstream is there to take them.
@@ -139,8 +143,10 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
         let (local, remote) = GlueHandler.matchedPair()
         let exchange = exchange
         let shared = shared
+        // The ClientHello (and anything after it) was read before the splice: count it too.
+        let readBeforeSplice = Int64(pending.readableBytes)
         local.onInactive = { fromClient, fromUpstream in
-            shared.report(exchange, status: 200, bytesIn: fromClient, bytesOut: fromUpstream)
+            shared.report(exchange, status: 200, bytesIn: readBeforeSplice + fromClient, bytesOut: fromUpstream)
         }
         do {
             try upstream.pipeline.syncOperations.addHandler(remote)

@@ -1,12 +1,21 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
+@testable import SchoolgatePolicy
 import Testing
 @testable import SchoolgateConfig
 @testable import SchoolgateProxy
 
 /// Starts a proxy whose policy blocks `blocked.invalid` and lets tunnels reach the origin's port.
-func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, _ body: (Int, Origin) async throws -> Void) async throws {
+/// Visits the proxy reported, for assertions.
+final class VisitCollector: Sendable {
+    private let box = NIOLockedValueBox<[Visit]>([])
+    func add(_ visit: Visit) { box.withLockedValue { $0.append(visit) } }
+    var visits: [Visit] { box.withLockedValue { $0 } }
+}
+
+func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, visits: VisitCollector? = nil, _ body: (Int, Origin) async throws -> Void) async throws {
     let origin = try Origin.shared.get()
     let directory = NSTemporaryDirectory() + "schoolgate-proxy-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -26,7 +35,8 @@ func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, _ bo
     configuration.connectTimeout = .seconds(2)
     configuration.schoolName = "Test School"
     adjust(&configuration)
-    let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "test"))
+    let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "test"),
+                              visitSink: { visit, _ in visits?.add(visit) })
     let server = try await ProxyServer(shared: shared, threads: 1)
     do {
         try await body(try #require(server.localAddress?.port), origin)
