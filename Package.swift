@@ -73,13 +73,16 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["Support/origin.py", "Support/raw_client.py", "Support/tls_client.py", "Fixtures"]
         ),
         // Drives the built `schoolgate` binary as a user would.
         .testTarget(name: "SchoolgateCLITests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
-        .testTarget(name: "SchoolgateAlertsTests", dependencies: [
-            "SchoolgateAlerts", "SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log"),
-        ]),
+        .testTarget(
+            name: "SchoolgateAlertsTests",
+            dependencies: ["SchoolgateAlerts", "SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Support/webhook.py"]
+        ),
         .testTarget(name: "SchoolgateStoreTests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
         .testTarget(
             name: "SchoolgateConfigTests",

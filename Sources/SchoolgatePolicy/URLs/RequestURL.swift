@@ -85,7 +85,8 @@ public struct URLParseError: Error, Equatable, Sendable, CustomStringConvertible
 
 /// One canonical form for paths, so that encoding tricks and `..` cannot walk round a `urls` entry:
 /// the fragment dropped; percent-encoding decoded except where decoding would change the
-/// structure (`/ ? # % & = +`, controls, space, non-ASCII, which stay encoded); non-ASCII bytes
+/// structure (`/ ? # % & = +`, controls, space, non-ASCII, which stay encoded); a stray `%` is
+/// written `%25`; non-ASCII bytes
 /// percent-encoded; repeated slashes collapsed and dot segments removed (RFC 3986 §5.2.4) in
 /// the path part; everything lower-cased, as squidGuard does, so matching ignores case.
 public enum PathNormaliser {
@@ -128,7 +129,9 @@ public enum PathNormaliser {
                 byte = decoded
             } else {
                 index += 1
-                if byte <= 0x20 || byte >= 0x7f {
+                // A stray `%` is itself encoded, or decoding its neighbours could make a new
+                // escape on a second pass (`%4%41` → `%4A`), and one path would have two forms.
+                if byte <= 0x20 || byte >= 0x7f || byte == UInt8(ascii: "%") {
                     appendEncoded(byte)
                     continue
                 }

@@ -59,8 +59,11 @@ import Testing
         ("/p#fragment", "/p"),
         ("", "/"),
         ("a", "/a"),
+        ("/b?%4%411f", "/b?%254a1f"),
+        ("/100%", "/100%25"),
     ])
     func normalises(raw: String, expected: String) {
         #expect(PathNormaliser.normalise(raw) == expected)
+        #expect(PathNormaliser.normalise(expected) == expected, "normalising twice changes nothing")
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SchoolgateProxy
 
@@ -106,5 +107,33 @@ enum HelloBuilder {
         #expect(ClientHelloParser.parse(HelloBuilder.hello("big.example", records: 3, padding: 20_000)) == .tooLarge)
         // The declared length alone is enough to refuse, before the bytes arrive.
         #expect(ClientHelloParser.parse([22, 3, 1, 0, 4, 1, 0x01, 0x00, 0x00]) == .tooLarge)
+    }
+}
+
+/// Hellos captured on loopback from the real clients (Fixtures/, also the fuzzing seeds).
+@Suite struct RealClientHelloTests {
+    static func fixture(_ name: String) throws -> [UInt8] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/\(name)")
+        return Array(try Data(contentsOf: url))
+    }
+
+    @Test func readsCurlsHello() throws {
+        let hello = try Self.fixture("curl-hello.bin")
+        guard case .complete(let parsed) = ClientHelloParser.parse(hello) else { Issue.record("not parsed"); return }
+        #expect(parsed.serverName == "localhost")
+        #expect(parsed.alpn == ["h2", "http/1.1"])
+    }
+
+    @Test(arguments: ["chromium-hello-1.bin", "chromium-hello-2.bin"])
+    func readsChromiumsPostQuantumHelloHoweverItIsCut(name: String) throws {
+        let hello = try Self.fixture(name)
+        #expect(hello.count > 1_900, "Chromium's hello carries an ML-KEM key share")
+        guard case .complete(let parsed) = ClientHelloParser.parse(hello) else { Issue.record("not parsed"); return }
+        #expect(parsed.serverName == "localhost")
+        #expect(parsed.alpn == ["h2", "http/1.1"])
+        for end in stride(from: 0, to: hello.count, by: 1) {
+            if ClientHelloParser.parse(hello[0..<end]) != .needMoreData { Issue.record("answered early at \(end)"); break }
+        }
     }
 }
