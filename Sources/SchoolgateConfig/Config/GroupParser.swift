@@ -2,7 +2,7 @@ import SchoolgatePolicy
 
 /// Reads one `[group NAME]` section into a `Group`, collecting every problem on the way.
 struct GroupParser {
-    static let settings = ["users", "directory-groups", "addresses", "block", "flag", "allow", "walled-garden", "time", "requires"]
+    static let settings = ["users", "directory-groups", "addresses", "block", "flag", "allow", "walled-garden", "time", "requires", "safesearch"]
 
     let section: ConfigDocument.Section
     let file: String
@@ -64,6 +64,14 @@ struct GroupParser {
         }
         for entry in values.takeAll("requires") {
             if let requirement = Group.IdentityRequirement(rawValue: entry.value.lowercased()) { group.requires = requirement } else { problem(entry, "expected none, authentication or consent") }
+        }
+        for entry in values.takeAll("safesearch") {
+            switch entry.value.lowercased() {
+            case "yes", "on", "strict": group.safeSearch = .strict
+            case "moderate": group.safeSearch = .moderate
+            case "no", "off": group.safeSearch = .off
+            default: problem(entry, "expected strict, moderate or off")
+            }
         }
         for entry in values.takeAll("time") {
             if let rule = timeRule(entry) { group.timeRules.append(rule) }

@@ -38,6 +38,8 @@ public struct Decision: Sendable, Equatable, Codable {
     public var severity: Severity?
     /// The config line of the rule that decided, when there is one.
     public var ruleLocation: ConfigLocation?
+    /// Where the proxy should connect instead of the requested host (SafeSearch enforcement).
+    public var connectTo: String?
 
     public init(verdict: Verdict, rule: Rule, group: String, match: ListMatch? = nil, severity: Severity? = nil, ruleLocation: ConfigLocation? = nil) {
         self.verdict = verdict

@@ -20,12 +20,14 @@ public struct Group: Sendable, Equatable {
     public var walledGarden: Bool
     public var timeRules: [TimeRule]
     public var requires: IdentityRequirement
+    public var safeSearch: SafeSearchLevel
     public var location: ConfigLocation?
 
     public init(
         name: String, members: GroupMembers = GroupMembers(), blocked: [String: ConfigLocation?] = [:],
         flagged: [String: Severity] = [:], allowed: [String] = [], walledGarden: Bool = false,
-        timeRules: [TimeRule] = [], requires: IdentityRequirement = .none, location: ConfigLocation? = nil
+        timeRules: [TimeRule] = [], requires: IdentityRequirement = .none, safeSearch: SafeSearchLevel = .off,
+        location: ConfigLocation? = nil
     ) {
         self.name = name
         self.members = members
@@ -35,6 +37,7 @@ public struct Group: Sendable, Equatable {
         self.walledGarden = walledGarden
         self.timeRules = timeRules
         self.requires = requires
+        self.safeSearch = safeSearch
         self.location = location
     }
 }

@@ -87,7 +87,11 @@ public struct Policy: Sendable {
     public func decide(_ request: PolicyRequest) -> Decision {
         var matches = index.matches(host: request.host, path: request.path)
         if matches.count > 1 { matches.sort(by: Self.moreSpecific) }
-        return decide(request, matches: matches)
+        var decision = decide(request, matches: matches)
+        if decision.verdict == .allow || decision.verdict == .flag, let level = compiled[request.group]?.group.safeSearch {
+            decision.connectTo = SafeSearch.enforcedHost(for: request.host, level: level)
+        }
+        return decision
     }
 
     func decide(_ request: PolicyRequest, matches: [ListMatch]) -> Decision {

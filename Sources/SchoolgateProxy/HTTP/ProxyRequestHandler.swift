@@ -109,13 +109,15 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         upstreamHead.headers.add(name: "Via", value: "1.1 schoolgate")
         // One upstream connection per request for now: the pool comes later.
         upstreamHead.headers.replaceOrAdd(name: "Connection", value: "close")
-        guard shared.configuration.upstreamAllowed(url.host) else {
+        // SafeSearch: the request (and its Host header) stays as sent; only the address changes.
+        let upstreamHost = decision.connectTo.flatMap { try? HostName($0) } ?? url.host
+        guard shared.configuration.upstreamAllowed(upstreamHost) else {
             finishExchange(status: 502)
             respond(.badGateway, text: "The website \(url.host) is not reachable from this network.\n", keepAlive: keepAlive, context: context)
             return
         }
         state = .connectingUpstream(pending: [.head(upstreamHead)], keepAlive: keepAlive)
-        connectUpstream(host: url.host, port: url.port ?? 80, context: context)
+        connectUpstream(host: upstreamHost, port: url.port ?? 80, context: context)
     }
 
     private func connectUpstream(host: HostName, port: Int, context: ChannelHandlerContext) {

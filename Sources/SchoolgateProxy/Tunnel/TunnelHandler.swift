@@ -111,8 +111,10 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func connect(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
-        guard shared.configuration.upstreamAllowed(target) else {
-            refuse(context: context, reason: "upstream \(target) not allowed")
+        // SafeSearch: the client's TLS goes, untouched, to the provider's enforcing address.
+        let upstream = exchange.decision.connectTo.flatMap { try? HostName($0) } ?? target
+        guard shared.configuration.upstreamAllowed(upstream) else {
+            refuse(context: context, reason: "upstream \(upstream) not allowed")
             return
         }
         state = .connecting(buffer)
@@ -124,7 +126,7 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
             .connectTimeout(shared.configuration.connectTimeout)
             .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-            .connect(host: target.text, port: port)
+            .connect(host: upstream.text, port: port)
             .whenComplete { result in
                 let (handler, context) = loopBound.value
                 switch result {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 @testable import SchoolgateConfig
@@ -94,5 +95,38 @@ struct ProxyServerTests {
             let result = try run(["curl", "-s", "-D", "-", "http://127.0.0.1:\(proxy)/"])
             #expect(result.output.hasPrefix("HTTP/1.1 400"))
         }
+    }
+}
+
+/// Where the proxy tried to connect, refusing every attempt so that nothing leaves loopback.
+final class UpstreamRecorder: Sendable {
+    private let box = NIOLockedValueBox<[String]>([])
+    var hosts: [String] { box.withLockedValue { $0 } }
+    func refuseAndRecord(_ configuration: inout ProxyConfiguration) {
+        configuration.upstreamAllowed = { [box] host in
+            box.withLockedValue { $0.append(host.text) }
+            return false
+        }
+    }
+}
+
+@Suite(.enabled(if: Tools.exists("curl") && Tools.exists("python3") && Tools.exists("openssl"), "needs curl, python3 and openssl"))
+struct SafeSearchEnforcementTests {
+    @Test func tunnelsToGoogleGoToTheEnforcingHostWithTheClientsTLSUntouched() async throws {
+        let upstream = UpstreamRecorder()
+        try await withTestProxy(upstream.refuseAndRecord) { proxy, _ in
+            let result = try run(["curl", "-s", "--max-time", "10", "-x", "http://127.0.0.1:\(proxy)", "https://www.google.com/search?q=x"])
+            #expect(result.status != 0)
+        }
+        #expect(upstream.hosts == ["forcesafesearch.google.com"])
+    }
+
+    @Test func plainHTTPToBingGoesToStrictBing() async throws {
+        let upstream = UpstreamRecorder()
+        try await withTestProxy(upstream.refuseAndRecord) { proxy, _ in
+            let result = try run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-x", "http://127.0.0.1:\(proxy)", "http://www.bing.com/search?q=x"])
+            #expect(result.output == "502")
+        }
+        #expect(upstream.hosts == ["strict.bing.com"])
     }
 }

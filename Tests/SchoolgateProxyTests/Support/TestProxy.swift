@@ -27,6 +27,7 @@ func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, visi
         [group everyone]
         addresses = 127.0.0.0/8
         block = gambling
+        safesearch = strict
         """.write(toFile: directory + "/schoolgate.conf", atomically: true, encoding: .utf8)
     let loaded = try PolicyLoader.load(configPath: directory + "/schoolgate.conf")
     var configuration = ProxyConfiguration()
