@@ -51,7 +51,8 @@ do {
                  total, elapsed, Double(total) / elapsed, writer.stats.droppedVisits))
 }
 
-// 2. The DSL's queries on a large database.
+// 2. The DSL's queries on a large database (skipped when asked for no visits or incidents).
+guard visitCount > 0, incidentCount > 0 else { exit(0) }
 let store = try SQLiteStore(path: directory + "/large.sqlite")
 let fill = try await seconds {
     var batch: [Visit] = []

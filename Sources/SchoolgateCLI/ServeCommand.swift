@@ -15,6 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
     @Option(help: "Listen on this port instead of the config's (0 picks a free one).") var port: Int?
+    @Option(help: "Event-loop threads (default: one per core).") var threads: Int?
 
     func run() async throws {
         var configuredLogger = Logger(label: "schoolgate")
@@ -93,7 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
             writer.submit(visit, sighting: decision.flatMap { IncidentSighting(visit: visit, decision: $0) })
             accessLog?.append(visit)
         })
-        let server = try await ProxyServer(shared: shared)
+        let server = try await ProxyServer(shared: shared, threads: threads ?? System.coreCount)
         // Tests and scripts read this line to learn the port.
         logger.info("listening on \(server.localAddress.map { "\($0)" } ?? "?")")
         FileHandle.standardOutput.write(Data("schoolgate: listening on \(server.localAddress?.ipAddress ?? configuration.host):\(server.localAddress?.port ?? configuration.port)\n".utf8))
