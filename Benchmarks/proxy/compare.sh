@@ -40,15 +40,18 @@ sleep 0.5
 # Squid: non-caching, access log on, a 100,000-domain deny list.
 python3 -c "
 for i in range(100000): print('.blocked%d.example' % i)" > "$work/deny.txt"
+# Squid drops to its own user: its logs and state live in a folder that user owns.
+chmod 755 "$work"
 mkdir -p "$work/squid"
+chown proxy: "$work/squid" 2>/dev/null || chmod 777 "$work/squid"
 cat > "$work/squid.conf" <<SQUID
 http_port 127.0.0.1:13128
-pid_filename $work/squid.pid
+pid_filename $work/squid/squid.pid
 cache deny all
 cache_mem 8 MB
 cache_dir null /tmp
-access_log stdio:$work/squid-access.log
-cache_log $work/squid-cache.log
+access_log stdio:$work/squid/access.log
+cache_log $work/squid/cache.log
 coredump_dir $work/squid
 acl blocked dstdomain "$work/deny.txt"
 acl localnet src 127.0.0.0/8
@@ -58,7 +61,7 @@ http_access deny all
 workers 1
 shutdown_lifetime 1 second
 SQUID
-taskset -c 1 squid -N -f "$work/squid.conf" &
+taskset -c 1 squid -N -f "$work/squid.conf" > "$work/squid/stderr.log" 2>&1 &
 squid_pid=$!
 
 # tinyproxy.

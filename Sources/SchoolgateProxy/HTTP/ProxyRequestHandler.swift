@@ -24,6 +24,13 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The request being served, for the visit log.
     private var exchange: Exchange?
     private var requestBytes: Int64 = 0
+    /// Upstream connections this client's earlier requests left open, for its next ones. Kept per
+    /// client connection and never shared, so no two users' requests ever share a connection.
+    private var idleUpstreams: [(key: String, channel: Channel, relay: UpstreamResponseRelay)] = []
+    private static let maxIdleUpstreams = 4
+    private var upstreamKey = ""
+    /// The client's request has ended (and so has been, or will be, written upstream whole).
+    private var requestEnded = false
     private let shared: ProxyContext
     private let encoder: HTTPResponseEncoder
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
@@ -54,12 +61,14 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             pending.append(.body(.byteBuffer(body)))
             state = .connectingUpstream(pending: pending, keepAlive: keepAlive)
         case (.end(let trailers), .connectingUpstream(var pending, let keepAlive)):
+            requestEnded = true
             pending.append(.end(trailers))
             state = .connectingUpstream(pending: pending, keepAlive: keepAlive)
         case (.body(let body), .forwarding(let upstream, _, _)):
             requestBytes += Int64(body.readableBytes)
             upstream.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
         case (.end(let trailers), .forwarding(let upstream, _, _)):
+            requestEnded = true
             upstream.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
         case (.end, .answered(let keepAlive)):
             state = .idle
@@ -107,13 +116,21 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         upstreamHead.headers.replaceOrAdd(name: "Host", value: url.host.urlForm + (url.port.map { ":\($0)" } ?? ""))
         upstreamHead.headers.add(name: "Via", value: "1.1 schoolgate")
-        // One upstream connection per request for now: the pool comes later.
-        upstreamHead.headers.replaceOrAdd(name: "Connection", value: "close")
         // SafeSearch: the request (and its Host header) stays as sent; only the address changes.
         let upstreamHost = decision.connectTo.flatMap { try? HostName($0) } ?? url.host
         guard shared.configuration.upstreamAllowed(upstreamHost) else {
             finishExchange(status: 502)
             respond(.badGateway, text: "The website \(url.host) is not reachable from this network.\n", keepAlive: keepAlive, context: context)
+            return
+        }
+        upstreamKey = "\(upstreamHost.text):\(url.port ?? 80)"
+        requestEnded = false
+        while let index = idleUpstreams.lastIndex(where: { $0.key == upstreamKey }) {
+            let idle = idleUpstreams.remove(at: index)
+            guard idle.channel.isActive else { continue }
+            idle.relay.beginResponse()
+            state = .forwarding(upstream: idle.channel, relay: idle.relay, keepAlive: keepAlive)
+            idle.channel.writeAndFlush(HTTPClientRequestPart.head(upstreamHead), promise: nil)
             return
         }
         state = .connectingUpstream(pending: [.head(upstreamHead)], keepAlive: keepAlive)
@@ -158,13 +175,25 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
     }
 
-    /// Called by the relay when the upstream response has ended.
-    func upstreamFinished(context: ChannelHandlerContext, completely: Bool) {
+    /// Called by the relay when the upstream response has ended. The connection is kept for the
+    /// client's next request only when the origin allows it and our request went out whole (an
+    /// early answer, such as a 413 mid-upload, leaves the connection in an unknown state).
+    func upstreamFinished(context: ChannelHandlerContext, completely: Bool, reusable: Bool) {
         guard case .forwarding(let upstream, let relay, let keepAlive) = state else { return }
         finishExchange(status: relay.status, bytesOut: relay.bodyBytes)
-        upstream.close(promise: nil)
         state = .idle
+        if completely, reusable, requestEnded, upstream.isActive, context.channel.isActive {
+            idleUpstreams.append((upstreamKey, upstream, relay))
+            if idleUpstreams.count > Self.maxIdleUpstreams { idleUpstreams.removeFirst().channel.close(promise: nil) }
+        } else {
+            upstream.close(promise: nil)
+        }
         if !keepAlive || !completely { context.close(promise: nil) }
+    }
+
+    /// An idle upstream connection was closed by the origin: forget it.
+    func idleUpstreamClosed(_ channel: Channel) {
+        idleUpstreams.removeAll { $0.channel === channel }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -184,6 +213,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             finishExchange(status: relay.status, bytesOut: relay.bodyBytes)
             upstream.close(promise: nil)
         }
+        for idle in idleUpstreams { idle.channel.close(promise: nil) }
+        idleUpstreams.removeAll()
         state = .idle
         context.fireChannelInactive()
     }

@@ -14,9 +14,22 @@ final class UpstreamResponseRelay: ChannelDuplexHandler {
     private var upstreamContext: ChannelHandlerContext?
     private var pendingRead = false
     private var finished = false
+    /// Serving a request; false while the connection waits idle for the client's next one.
+    private var inUse = true
+    private var keepAlive = false
     private(set) var responseStarted = false
     private(set) var status = 502
     private(set) var bodyBytes: Int64 = 0
+
+    /// Readies the relay for the next response on a reused connection.
+    func beginResponse() {
+        inUse = true
+        finished = false
+        responseStarted = false
+        keepAlive = false
+        status = 502
+        bodyBytes = 0
+    }
 
     init(downstream: ChannelHandlerContext, owner: ProxyRequestHandler) {
         self.downstream = downstream
@@ -27,10 +40,16 @@ final class UpstreamResponseRelay: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) { upstreamContext = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Nothing an origin sends on an idle connection may reach the client as a response.
+        guard inUse else {
+            context.close(promise: nil)
+            return
+        }
         switch unwrapInboundIn(data) {
         case .head(let head):
             responseStarted = true
             status = Int(head.status.code)
+            keepAlive = head.isKeepAlive
             var response = HTTPResponseHead(version: .http1_1, status: head.status)
             response.headers = HopByHop.stripped(head.headers)
             response.headers.add(name: "Via", value: "1.1 schoolgate")
@@ -40,16 +59,21 @@ final class UpstreamResponseRelay: ChannelDuplexHandler {
             downstream.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
         case .end(let trailers):
             finished = true
+            inUse = false
             downstream.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers)), promise: nil)
-            owner.upstreamFinished(context: downstream, completely: true)
+            owner.upstreamFinished(context: downstream, completely: true, reusable: keepAlive)
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { downstream.flush() }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // Upstream went away before the response ended: the client cannot trust what it got.
-        if !finished { owner.upstreamFinished(context: downstream, completely: false) }
+        if !inUse {
+            owner.idleUpstreamClosed(context.channel)
+        } else if !finished {
+            // Upstream went away before the response ended: the client cannot trust what it got.
+            owner.upstreamFinished(context: downstream, completely: false, reusable: false)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }

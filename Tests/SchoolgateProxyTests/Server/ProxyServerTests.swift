@@ -42,6 +42,19 @@ struct ProxyServerTests {
         }
     }
 
+    @Test func reusesTheUpstreamConnectionForTheSameClientOnly() async throws {
+        try await withTestProxy { proxy, origin in
+            let url = "http://localhost:\(origin.httpPort)/peer"
+            // One client connection, three requests: one upstream connection serves them all.
+            let same = try curl(proxy, [url, url, url]).output.split(separator: "\n")
+            #expect(same.count == 3)
+            #expect(Set(same).count == 1, "\(same)")
+            // Another client gets a connection of its own.
+            let other = try curl(proxy, [url]).output.split(separator: "\n")
+            #expect(other.count == 1 && !same.contains(other[0]))
+        }
+    }
+
     @Test func streamsALargeBody() async throws {
         try await withTestProxy { proxy, origin in
             let result = try curl(proxy, ["-o", "/dev/null", "-w", "%{size_download}", "http://localhost:\(origin.httpPort)/big/50000000"])

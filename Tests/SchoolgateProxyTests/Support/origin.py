@@ -20,6 +20,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if self.path.startswith("/peer"):
+            body = ("peer port %d\n" % self.client_address[1]).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if self.path == "/seen":
             body = ("\n".join(seen) + "\n").encode()
             self.send_response(200)
