@@ -36,6 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.sniMismatch = TunnelAction(rawValue: settings.sniMismatch.rawValue) ?? .block
         configuration.missingSNI = TunnelAction(rawValue: settings.missingSNI.rawValue) ?? .allow
         configuration.nonTLS = TunnelAction(rawValue: settings.nonTLS.rawValue) ?? .block
+        configuration.bypassSeverity = settings.bypassSeverity
         configuration.clientHelloTimeout = .milliseconds(Int64(settings.clientHelloTimeoutSeconds * 1000))
         configuration.connectTimeout = .milliseconds(Int64(settings.connectTimeoutSeconds * 1000))
         configuration.schoolName = loaded.config.school.name

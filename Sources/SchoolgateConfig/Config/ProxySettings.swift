@@ -17,13 +17,15 @@ public struct ProxySettings: Sendable, Equatable {
     public var missingSNI = TunnelAction.allow
     /// The tunnel's first bytes are not a TLS ClientHello.
     public var nonTLS = TunnelAction.block
+    /// Incidents for bypass attempts (SNI mismatch, non-TLS tunnels); nil when `off`.
+    public var bypassSeverity: Severity? = .medium
     public var clientHelloTimeoutSeconds = 10.0
     public var connectTimeoutSeconds = 10.0
     public var maxHeaderBytes = 32 * 1024
 
     public init() {}
 
-    static let settings = ["listen", "connect-ports", "sni-mismatch", "missing-sni", "non-tls", "client-hello-timeout", "connect-timeout"]
+    static let settings = ["listen", "connect-ports", "sni-mismatch", "missing-sni", "non-tls", "bypass-severity", "client-hello-timeout", "connect-timeout"]
 
     init(section: ConfigDocument.Section, file: String, problems: inout [ConfigProblem]) {
         var values = SectionValues(section, file: file)
@@ -51,6 +53,15 @@ public struct ProxySettings: Sendable, Equatable {
         for (key, keyPath) in [("sni-mismatch", \ProxySettings.sniMismatch), ("missing-sni", \.missingSNI), ("non-tls", \.nonTLS)] {
             guard let text = values.take(key) else { continue }
             if let action = TunnelAction(rawValue: text.lowercased()) { self[keyPath: keyPath] = action } else { problem(key, "expected allow, flag or block") }
+        }
+        if let text = values.take("bypass-severity") {
+            if text.lowercased() == "off" {
+                bypassSeverity = nil
+            } else if let severity = Severity(rawValue: text.lowercased()) {
+                bypassSeverity = severity
+            } else {
+                problem("bypass-severity", "expected low, medium, high, critical or off")
+            }
         }
         for (key, keyPath) in [("client-hello-timeout", \ProxySettings.clientHelloTimeoutSeconds), ("connect-timeout", \.connectTimeoutSeconds)] {
             guard let text = values.take(key) else { continue }

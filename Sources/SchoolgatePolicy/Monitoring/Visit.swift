@@ -66,7 +66,7 @@ public struct IncidentSighting: Sendable, Equatable, Codable {
 
     /// The sighting a visit's decision calls for, if any.
     public init?(visit: Visit, decision: Decision) {
-        guard let severity = decision.severity, let category = decision.category else { return nil }
+        guard let severity = decision.severity, let category = decision.category ?? decision.rule.incidentCategory else { return nil }
         self.init(time: visit.time, subject: visit.subject, group: visit.group, client: visit.client, category: category,
                   severity: severity, site: decision.match?.kind == .domain ? decision.match!.entry : visit.host)
     }

@@ -41,15 +41,27 @@ public struct Decision: Sendable, Equatable, Codable {
     /// Where the proxy should connect instead of the requested host (SafeSearch enforcement).
     public var connectTo: String?
 
-    public init(verdict: Verdict, rule: Rule, group: String, match: ListMatch? = nil, severity: Severity? = nil, ruleLocation: ConfigLocation? = nil) {
+    public init(verdict: Verdict, rule: Rule, group: String, match: ListMatch? = nil, severity: Severity? = nil, ruleLocation: ConfigLocation? = nil,
+                connectTo: String? = nil) {
         self.verdict = verdict
         self.rule = rule
         self.group = group
         self.match = match
         self.severity = severity
         self.ruleLocation = ruleLocation
+        self.connectTo = connectTo
     }
 
     public var category: String? { match?.source.category }
     public var raisesIncident: Bool { severity != nil }
+}
+
+extension Decision.Rule {
+    /// The incident category for rules that are about the connection rather than a list.
+    public var incidentCategory: String? {
+        switch self {
+        case .sniMismatch, .tunnelRefused: "bypass-attempt"
+        default: nil
+        }
+    }
 }

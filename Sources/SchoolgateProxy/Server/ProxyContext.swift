@@ -16,6 +16,9 @@ public struct ProxyConfiguration: Sendable {
     public var sniMismatch = TunnelAction.block
     public var missingSNI = TunnelAction.allow
     public var nonTLS = TunnelAction.block
+    /// Incident severity for bypass attempts (SNI mismatch, non-TLS tunnels, and a missing SNI
+    /// when its action is `flag`); nil raises none.
+    public var bypassSeverity: Severity? = .medium
     public var clientHelloTimeout = TimeAmount.seconds(10)
     public var connectTimeout = TimeAmount.seconds(10)
     public var maxURILength = 8 * 1024

@@ -62,10 +62,10 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .tooLarge:
             refuse(context: context, reason: "ClientHello larger than \(ClientHelloParser.maximumSize) bytes")
         case .notTLS(let why):
-            act(shared.configuration.nonTLS, reason: "not TLS: \(why)", buffer: buffer, context: context)
+            act(shared.configuration.nonTLS, reason: "not TLS: \(why)", rule: .tunnelRefused, raisesIncident: true, buffer: buffer, context: context)
         case .complete(let hello):
             guard let name = hello.serverName else {
-                act(shared.configuration.missingSNI, reason: "no SNI", buffer: buffer, context: context)
+                act(shared.configuration.missingSNI, reason: "no SNI", rule: .tunnelRefused, raisesIncident: false, buffer: buffer, context: context)
                 return
             }
             guard let sni = try? HostName(name) else {
@@ -73,8 +73,9 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             exchange.sni = sni.text
-            if sni != target, shared.configuration.sniMismatch == .block {
-                refuse(context: context, reason: "SNI \(sni) differs from the CONNECT host", rule: .sniMismatch)
+            let mismatch = sni != target
+            if mismatch, shared.configuration.sniMismatch == .block {
+                refuse(context: context, reason: "SNI \(sni) differs from the CONNECT host", rule: .sniMismatch, raisesIncident: true)
                 return
             }
             let decision = shared.decide(host: sni, path: nil, port: port, client: context.channel.remoteAddress)
@@ -82,28 +83,41 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
             if decision.verdict == .block || decision.verdict == .needsConsent || decision.verdict == .needsAuthentication {
                 refuse(context: context, reason: "SNI \(sni): \(decision.rule.rawValue)")
             } else {
+                if mismatch, shared.configuration.sniMismatch == .flag { flagBypass(rule: .sniMismatch) }
                 connect(buffer, context: context)
             }
         }
     }
 
-    private func act(_ action: TunnelAction, reason: String, buffer: ByteBuffer, context: ChannelHandlerContext) {
-        if action == .block {
-            refuse(context: context, reason: reason)
-        } else {
-            shared.logger.info("tunnel allowed despite doubt", metadata: ["reason": "\(reason)", "action": "\(action.rawValue)"])
+    private func act(_ action: TunnelAction, reason: String, rule: Decision.Rule, raisesIncident: Bool, buffer: ByteBuffer, context: ChannelHandlerContext) {
+        switch action {
+        case .block:
+            refuse(context: context, reason: reason, rule: rule, raisesIncident: raisesIncident)
+        case .flag:
+            flagBypass(rule: rule)
+            connect(buffer, context: context)
+        case .allow:
             connect(buffer, context: context)
         }
     }
 
+    /// Marks the tunnel as a bypass attempt for the DSL while letting it through.
+    private func flagBypass(rule: Decision.Rule) {
+        guard let severity = shared.configuration.bypassSeverity else { return }
+        let decision = exchange.decision
+        exchange.decision = Decision(verdict: .flag, rule: rule, group: decision.group, severity: max(severity, decision.severity ?? .low),
+                                     connectTo: decision.connectTo)
+    }
+
     /// Closes the tunnel. `rule` is recorded when the refusal is the tunnel's own (no SNI
     /// decision made it): the visit then shows why, not the CONNECT's earlier allow.
-    private func refuse(context: ChannelHandlerContext, reason: String, rule: Decision.Rule = .tunnelRefused) {
+    private func refuse(context: ChannelHandlerContext, reason: String, rule: Decision.Rule = .tunnelRefused, raisesIncident: Bool = false) {
         if case .closed = state { return }
         state = .closed
         if exchange.decision.verdict != .block {
+            let bypass = raisesIncident ? shared.configuration.bypassSeverity : nil
             exchange.decision = Decision(verdict: .block, rule: rule, group: exchange.decision.group,
-                                         match: exchange.decision.match, severity: exchange.decision.severity)
+                                         match: bypass == nil ? exchange.decision.match : nil, severity: bypass ?? exchange.decision.severity)
         }
         shared.report(exchange, status: 403)
         shared.logger.debug("tunnel refused", metadata: ["host": "\(target)", "reason": "\(reason)"])

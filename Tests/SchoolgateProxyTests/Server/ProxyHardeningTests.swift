@@ -104,11 +104,33 @@ struct ProxyHardeningTests {
         }
     }
 
-    @Test func closesATunnelCarryingSomethingOtherThanTLS() async throws {
-        try await withTestProxy { proxy, origin in
+    @Test func closesATunnelCarryingSomethingOtherThanTLSAndRaisesAnIncident() async throws {
+        let visits = VisitCollector()
+        try await withTestProxy(visits: visits) { proxy, origin in
             let (reply, closed) = try raw(proxy, "CONNECT localhost:\(origin.httpsPort) HTTP/1.1\\r\\n\\r\\nGET /plain-in-tunnel HTTP/1.1\\r\\n\\r\\n")
             #expect(reply.hasPrefix("HTTP/1.1 200"))
             #expect(closed)
         }
+        #expect(visits.sightings.map { "\($0.category) \($0.severity) \($0.site)" } == ["bypass-attempt medium localhost"])
+    }
+
+    @Test func aMismatchedSNIIsABypassAttemptForTheDSL() async throws {
+        let visits = VisitCollector()
+        try await withTestProxy(visits: visits) { proxy, origin in
+            _ = try run(["curl", "-s", "-k", "--max-time", "10", "-x", "http://127.0.0.1:\(proxy)",
+                         "--connect-to", "elsewhere.invalid:\(origin.httpsPort):localhost:\(origin.httpsPort)", "https://elsewhere.invalid:\(origin.httpsPort)/"])
+        }
+        let refused = visits.visits.filter { $0.rule == .sniMismatch }
+        #expect(refused.count == 1 && refused.first?.sni == "elsewhere.invalid" && refused.first?.verdict == .block)
+        #expect(visits.sightings.map(\.category) == ["bypass-attempt"])
+    }
+
+    @Test func aSlowClientIsNotABypassAttempt() async throws {
+        let visits = VisitCollector()
+        try await withTestProxy({ $0.clientHelloTimeout = .milliseconds(200) }, visits: visits) { proxy, origin in
+            _ = try raw(proxy, "CONNECT localhost:\(origin.httpsPort) HTTP/1.1\\r\\n\\r\\n", wait: 0.6)
+        }
+        #expect(visits.visits.contains { $0.rule == .tunnelRefused })
+        #expect(visits.sightings.isEmpty)
     }
 }

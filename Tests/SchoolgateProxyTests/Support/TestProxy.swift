@@ -10,9 +10,11 @@ import Testing
 /// Starts a proxy whose policy blocks `blocked.invalid` and lets tunnels reach the origin's port.
 /// Visits the proxy reported, for assertions.
 final class VisitCollector: Sendable {
-    private let box = NIOLockedValueBox<[Visit]>([])
-    func add(_ visit: Visit) { box.withLockedValue { $0.append(visit) } }
-    var visits: [Visit] { box.withLockedValue { $0 } }
+    private let box = NIOLockedValueBox<[(Visit, Decision?)]>([])
+    func add(_ visit: Visit, _ decision: Decision?) { box.withLockedValue { $0.append((visit, decision)) } }
+    var visits: [Visit] { box.withLockedValue { $0.map(\.0) } }
+    /// The incidents the monitoring writer would have been given.
+    var sightings: [IncidentSighting] { box.withLockedValue { $0.compactMap { visit, decision in decision.flatMap { IncidentSighting(visit: visit, decision: $0) } } } }
 }
 
 func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, visits: VisitCollector? = nil, _ body: (Int, Origin) async throws -> Void) async throws {
@@ -37,7 +39,7 @@ func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, visi
     configuration.schoolName = "Test School"
     adjust(&configuration)
     let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "test"),
-                              visitSink: { visit, _ in visits?.add(visit) })
+                              visitSink: { visit, decision in visits?.add(visit, decision) })
     let server = try await ProxyServer(shared: shared, threads: 1)
     do {
         try await body(try #require(server.localAddress?.port), origin)
