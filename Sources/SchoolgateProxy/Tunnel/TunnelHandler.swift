@@ -75,13 +75,13 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
             exchange.sni = sni.text
             let mismatch = sni != target
             if mismatch, shared.configuration.sniMismatch == .block {
-                refuse(context: context, reason: "SNI \(sni) differs from the CONNECT host", rule: .sniMismatch, raisesIncident: true)
+                refuse(context: context, reason: "SNI differs from the CONNECT host", rule: .sniMismatch, raisesIncident: true)
                 return
             }
             let decision = shared.decide(host: sni, path: nil, port: port, client: context.channel.remoteAddress)
             exchange.decision = decision
             if decision.verdict == .block || decision.verdict == .needsConsent || decision.verdict == .needsAuthentication {
-                refuse(context: context, reason: "SNI \(sni): \(decision.rule.rawValue)")
+                refuse(context: context, reason: "refused on its SNI: \(decision.rule.rawValue)")
             } else {
                 if mismatch, shared.configuration.sniMismatch == .flag { flagBypass(rule: .sniMismatch) }
                 connect(buffer, context: context)
@@ -120,7 +120,9 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
                                          match: bypass == nil ? exchange.decision.match : nil, severity: bypass ?? exchange.decision.severity)
         }
         shared.report(exchange, status: 403)
-        shared.logger.debug("tunnel refused", metadata: ["host": "\(target)", "reason": "\(reason)"])
+        // Reasons carry no host names: what was visited belongs in the visit log, where viewing
+        // it is audited, not in debug output.
+        shared.logger.debug("tunnel refused", metadata: ["rule": "\(rule.rawValue)", "reason": "\(reason)"])
         context.close(promise: nil)
     }
 
@@ -128,7 +130,7 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
         // SafeSearch: the client's TLS goes, untouched, to the provider's enforcing address.
         let upstream = exchange.decision.connectTo.flatMap { try? HostName($0) } ?? target
         guard shared.configuration.upstreamAllowed(upstream) else {
-            refuse(context: context, reason: "upstream \(upstream) not allowed")
+            refuse(context: context, reason: "upstream not allowed")
             return
         }
         state = .connecting(buffer)
@@ -145,7 +147,7 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let (handler, context) = loopBound.value
                 switch result {
                 case .success(let upstream): handler.splice(upstream, context: context)
-                case .failure(let error): handler.refuse(context: context, reason: "upstream connect failed: \(error)")
+                case .failure: handler.refuse(context: context, reason: "upstream connect failed")
                 }
             }
     }
