@@ -100,6 +100,25 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("listening on \(server.localAddress.map { "\($0)" } ?? "?")")
         FileHandle.standardOutput.write(Data("schoolgate: listening on \(server.localAddress?.ipAddress ?? configuration.host):\(server.localAddress?.port ?? configuration.port)\n".utf8))
 
+        // SIGHUP (systemctl reload): build the new policy off the event loop, swap it in whole;
+        // a config or list that fails keeps the old policy serving. Listening addresses and
+        // the database need a restart.
+        signal(SIGHUP, SIG_IGN)
+        let configPath = options.path
+        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "schoolgate.reload"))
+        reload.setEventHandler {
+            do {
+                let next = try PolicyLoader.load(configPath: configPath)
+                shared.replacePolicy(next.policy, calendar: next.calendar)
+                logger.info("reloaded \(configPath): \(next.totalEntries) list entries in \(String(format: "%.2f", next.loadSeconds)) s")
+                Task { try? await store.audit(AuditEntry(time: Date(), actor: "schoolgate (SIGHUP)", action: "config reload", detail: "\(configPath): \(next.totalEntries) list entries")) }
+            } catch {
+                let problems = (error as? ConfigErrors)?.problems.map(\.description) ?? ["\(error)"]
+                logger.error("reload refused, the previous configuration keeps serving: \(problems.joined(separator: "; "))")
+                Task { try? await store.audit(AuditEntry(time: Date(), actor: "schoolgate (SIGHUP)", action: "config reload refused", detail: "\(problems.count) problem(s) in \(configPath)")) }
+            }
+        }
+        reload.resume()
         signal(SIGUSR1, SIG_IGN)
         let reopen = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
         reopen.setEventHandler { [accessLog] in
@@ -124,6 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await server.waitUntilClosed()
         signals.forEach { $0.cancel() }
         reopen.cancel()
+        reload.cancel()
         try? await server.shutdown()
         purging.cancel()
         alerting?.cancel()
