@@ -31,6 +31,12 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var upstreamKey = ""
     /// The client's request has ended (and so has been, or will be, written upstream whole).
     private var requestEnded = false
+    /// Uploads move at the origin's pace: no reading from the client while upstream cannot take
+    /// more, nor while more than `maxPendingBytes` wait for the upstream connection.
+    private var clientContext: ChannelHandlerContext?
+    private var pausedClientRead = false
+    private var pendingBytes = 0
+    private static let maxPendingBytes = 1 << 20
     private let shared: ProxyContext
     private let encoder: HTTPResponseEncoder
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
@@ -58,6 +64,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case (.body(let body), .connectingUpstream(var pending, let keepAlive)):
             requestBytes += Int64(body.readableBytes)
+            pendingBytes += body.readableBytes
             pending.append(.body(.byteBuffer(body)))
             state = .connectingUpstream(pending: pending, keepAlive: keepAlive)
         case (.end(let trailers), .connectingUpstream(var pending, let keepAlive)):
@@ -164,6 +171,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     handler.state = .forwarding(upstream: upstream, relay: relay, keepAlive: keepAlive)
                     for part in pending { upstream.write(part, promise: nil) }
                     upstream.flush()
+                    handler.pendingBytes = 0
+                    handler.upstreamBecameWritable()
                 case .failure(let error):
                     let timedOut = (error as? ChannelError).map { if case .connectTimeout = $0 { true } else { false } } ?? false
                     let status: HTTPResponseStatus = timedOut ? .gatewayTimeout : .badGateway
@@ -182,6 +191,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .forwarding(let upstream, let relay, let keepAlive) = state else { return }
         finishExchange(status: relay.status, bytesOut: relay.bodyBytes)
         state = .idle
+        upstreamBecameWritable()
         if completely, reusable, requestEnded, upstream.isActive, context.channel.isActive {
             idleUpstreams.append((upstreamKey, upstream, relay))
             if idleUpstreams.count > Self.maxIdleUpstreams { idleUpstreams.removeFirst().channel.close(promise: nil) }
@@ -189,6 +199,34 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             upstream.close(promise: nil)
         }
         if !keepAlive || !completely { context.close(promise: nil) }
+    }
+
+    /// Upload bytes go upstream once per read batch: unflushed, they would neither reach the
+    /// origin nor ever let the upstream channel become writable again.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .forwarding(let upstream, _, _) = state { upstream.flush() }
+        context.fireChannelReadComplete()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { clientContext = context }
+    func handlerRemoved(context: ChannelHandlerContext) { clientContext = nil }
+
+    func read(context: ChannelHandlerContext) {
+        switch state {
+        case .forwarding(let upstream, _, _) where !upstream.isWritable:
+            pausedClientRead = true
+        case .connectingUpstream where pendingBytes > Self.maxPendingBytes:
+            pausedClientRead = true
+        default:
+            context.read()
+        }
+    }
+
+    /// Called by the relay when the upstream connection can take more of the client's upload.
+    func upstreamBecameWritable() {
+        guard pausedClientRead, let context = clientContext else { return }
+        pausedClientRead = false
+        context.read()
     }
 
     /// An idle upstream connection was closed by the origin: forget it.

@@ -78,6 +78,11 @@ final class UpstreamResponseRelay: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { owner.upstreamBecameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
     func read(context: ChannelHandlerContext) {
         if downstream.channel.isWritable { context.read() } else { pendingRead = true }
     }
