@@ -20,6 +20,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if self.path.startswith("/stream/"):
+            # N bytes in 64 KiB writes: the origin never holds the body either.
+            remaining = int(self.path.split("/")[2])
+            self.send_response(200)
+            self.send_header("Content-Length", str(remaining))
+            self.end_headers()
+            chunk = b"x" * 65536
+            while remaining > 0:
+                self.wfile.write(chunk[:min(remaining, 65536)])
+                remaining -= min(remaining, 65536)
+            return
         if self.path.startswith("/peer"):
             body = ("peer port %d\n" % self.client_address[1]).encode()
             self.send_response(200)
