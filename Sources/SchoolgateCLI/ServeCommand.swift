@@ -39,6 +39,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.bypassSeverity = settings.bypassSeverity
         configuration.clientHelloTimeout = .milliseconds(Int64(settings.clientHelloTimeoutSeconds * 1000))
         configuration.connectTimeout = .milliseconds(Int64(settings.connectTimeoutSeconds * 1000))
+        configuration.clientTimeout = .milliseconds(Int64(settings.clientTimeoutSeconds * 1000))
+        configuration.maxHeaderBytes = settings.maxHeaderBytes
+        configuration.maxHeaderCount = settings.maxHeaderCount
+        configuration.maxURILength = settings.maxURILength
+        configuration.maxConnectionsPerClient = settings.maxConnectionsPerClient
         configuration.schoolName = loaded.config.school.name
         configuration.reviewContact = loaded.config.school.reviewContact
 

@@ -22,10 +22,15 @@ public struct ProxySettings: Sendable, Equatable {
     public var clientHelloTimeoutSeconds = 10.0
     public var connectTimeoutSeconds = 10.0
     public var maxHeaderBytes = 32 * 1024
+    public var maxHeaderCount = 100
+    public var maxURILength = 8 * 1024
+    public var clientTimeoutSeconds = 30.0
+    public var maxConnectionsPerClient = 256
 
     public init() {}
 
-    static let settings = ["listen", "connect-ports", "sni-mismatch", "missing-sni", "non-tls", "bypass-severity", "client-hello-timeout", "connect-timeout"]
+    static let settings = ["listen", "connect-ports", "sni-mismatch", "missing-sni", "non-tls", "bypass-severity", "client-hello-timeout", "connect-timeout",
+                           "client-timeout", "max-header-bytes", "max-header-count", "max-uri-length", "max-connections-per-client"]
 
     init(section: ConfigDocument.Section, file: String, problems: inout [ConfigProblem]) {
         var values = SectionValues(section, file: file)
@@ -63,7 +68,13 @@ public struct ProxySettings: Sendable, Equatable {
                 problem("bypass-severity", "expected low, medium, high, critical or off")
             }
         }
-        for (key, keyPath) in [("client-hello-timeout", \ProxySettings.clientHelloTimeoutSeconds), ("connect-timeout", \.connectTimeoutSeconds)] {
+        for (key, keyPath) in [("max-header-bytes", \ProxySettings.maxHeaderBytes), ("max-header-count", \.maxHeaderCount),
+                               ("max-uri-length", \.maxURILength), ("max-connections-per-client", \.maxConnectionsPerClient)] {
+            guard let text = values.take(key) else { continue }
+            if let number = Int(text), number > 0 { self[keyPath: keyPath] = number } else { problem(key, "expected a positive whole number") }
+        }
+        for (key, keyPath) in [("client-hello-timeout", \ProxySettings.clientHelloTimeoutSeconds), ("connect-timeout", \.connectTimeoutSeconds),
+                               ("client-timeout", \.clientTimeoutSeconds)] {
             guard let text = values.take(key) else { continue }
             if let seconds = Self.duration(text) { self[keyPath: keyPath] = seconds } else { problem(key, "expected a duration such as 10s or 500ms") }
         }

@@ -168,3 +168,31 @@ private let categories = """
         }
     }
 }
+
+@Suite struct ProxySettingsTests {
+    @Test func readsEveryLimitAndRefusesNonsense() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("list", "x.example\n")
+        let base = "[category c]\ndomains = list\n[group g]\n"
+        let file = try directory.write("schoolgate.conf", base + """
+            [proxy]
+            listen = 0.0.0.0:8080
+            connect-ports = 443, 8443
+            client-timeout = 45s
+            max-header-bytes = 65536
+            max-connections-per-client = 2000
+            bypass-severity = off
+            sni-mismatch = flag
+            """)
+        let settings = try PolicyLoader.load(configPath: file).config.proxy
+        #expect(settings.listenHost == "0.0.0.0" && settings.listenPort == 8080)
+        #expect(settings.connectPorts == [443, 8443])
+        #expect(settings.clientTimeoutSeconds == 45)
+        #expect(settings.maxHeaderBytes == 65536)
+        #expect(settings.maxConnectionsPerClient == 2000)
+        #expect(settings.bypassSeverity == nil)
+        #expect(settings.sniMismatch == .flag)
+        let problems = try loadProblems(base + "[proxy]\nlisten = nowhere\nmax-header-count = many\nclient-timeout = soon\nnon-tls = maybe\n", in: directory)
+        #expect(problems.map(\.field) == ["[proxy] listen", "[proxy] non-tls", "[proxy] max-header-count", "[proxy] client-timeout"])
+    }
+}
