@@ -62,6 +62,15 @@ let package = Package(
             dependencies: ["SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/StoreBenchmark"
         ),
+        .executableTarget(
+            name: "ProxyLoggingBenchmark",
+            dependencies: [
+                "SchoolgateProxy", "SchoolgateStore", "SchoolgateConfig", "SchoolgatePolicy",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/ProxyLoggingBenchmark"
+        ),
         .testTarget(name: "SchoolgatePolicyTests", dependencies: ["SchoolgatePolicy"]),
         .testTarget(
             name: "SchoolgateProxyTests",

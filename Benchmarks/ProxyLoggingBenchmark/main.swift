@@ -1,0 +1,127 @@
+// Does visit logging move the proxy's latency? The proxy runs in this process twice, on one
+// event loop each time, against an in-process origin (1 KiB answers): once with visits
+// dropped on the floor, once with the real writer and SQLite store, topped up with synthetic
+// visits so that the store takes at least 20,000 events a second. wrk drives both (50
+// keep-alive connections); the runs alternate to spread the machine's noise.
+//
+//   swift run -c release ProxyLoggingBenchmark [seconds-per-run]      (needs wrk; loopback only)
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SchoolgateConfig
+import SchoolgatePolicy
+import SchoolgateProxy
+import SchoolgateStore
+import Synchronization
+
+let seconds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10 : 10
+let directory = NSTemporaryDirectory() + "schoolgate-logging-bench-\(getpid())"
+try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: directory) }
+
+/// Answers every request with 1 KiB.
+final class OriginHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    let body = ByteBuffer(repeating: UInt8(ascii: "x"), count: 1024)
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .end = unwrapInboundIn(data) else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Length", value: "1024")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+let originGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+let origin = try await ServerBootstrap(group: originGroup)
+    .childChannelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+            try channel.pipeline.syncOperations.addHandler(OriginHandler())
+        }
+    }
+    .bind(host: "127.0.0.1", port: 0).get()
+let originPort = origin.localAddress!.port!
+
+let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let configText = try String(contentsOf: example.appendingPathComponent("config/schoolgate.conf"), encoding: .utf8)
+    .replacingOccurrences(of: "../blocklists/", with: example.appendingPathComponent("blocklists").path + "/")
+try configText.write(toFile: directory + "/schoolgate.conf", atomically: true, encoding: .utf8)
+let loaded = try PolicyLoader.load(configPath: directory + "/schoolgate.conf")
+try """
+    wrk.method = "GET"
+    wrk.path = "http://127.0.0.1:\(originPort)/1k"
+    wrk.headers["Host"] = "127.0.0.1:\(originPort)"
+    """.write(toFile: directory + "/absolute.lua", atomically: true, encoding: .utf8)
+
+func wrk(port: Int) throws -> (rps: Double, p99: Double) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["wrk", "-t1", "-c50", "-d\(seconds)s", "--latency", "-s", directory + "/absolute.lua", "http://127.0.0.1:\(port)"]
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    func milliseconds(_ value: Substring) -> Double {
+        if value.hasSuffix("ms") { return Double(value.dropLast(2)) ?? .nan }
+        if value.hasSuffix("us") { return (Double(value.dropLast(2)) ?? .nan) / 1000 }
+        if value.hasSuffix("s") { return (Double(value.dropLast()) ?? .nan) * 1000 }
+        return .nan
+    }
+    let lines = text.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+    let rps = lines.first { $0.first == "Requests/sec:" }.flatMap { Double($0[1]) } ?? .nan
+    let p99 = lines.first { $0.first == "99%" }.map { milliseconds($0[1]) } ?? .nan
+    return (rps, p99)
+}
+
+func benchmarkConfiguration() -> ProxyConfiguration {
+    var configuration = ProxyConfiguration()
+    configuration.port = 0
+    configuration.upstreamAllowed = { $0.text == "127.0.0.1" }
+    return configuration
+}
+
+@MainActor func run(logging: Bool) async throws -> (rps: Double, p99: Double, events: Double) {
+    let store = try SQLiteStore(path: directory + "/visits-\(UUID().uuidString).sqlite")
+    let writer = MonitoringWriter(store: store, logger: Logger(label: "bench"))
+    let writing = Task { await writer.run(interval: .milliseconds(50)) }
+    let shared = ProxyContext(configuration: benchmarkConfiguration(), policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "bench"),
+                              visitSink: { visit, _ in if logging { writer.submit(visit) } })
+    let server = try await ProxyServer(shared: shared, threads: 1)
+    // The top-up: synthetic visits at 20,000 a second, so the store is at least that busy.
+    let topping = Task.detached {
+        guard logging else { return }
+        let visit = Visit(time: Date(), user: "pupil", group: "pupils-ks3", client: "10.3.0.1", method: "GET", host: "example.com",
+                          url: "http://example.com/", verdict: .allow, rule: .defaultAllow, status: 200)
+        while !Task.isCancelled {
+            for _ in 0..<200 { writer.submit(visit) }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+    let result = try wrk(port: server.localAddress!.port!)
+    topping.cancel()
+    try await server.shutdown()
+    writing.cancel()
+    await writing.value
+    let stats = writer.stats
+    return (result.rps, result.p99, Double(stats.writtenVisits) / Double(seconds))
+}
+
+var off: [(rps: Double, p99: Double, events: Double)] = []
+var on: [(rps: Double, p99: Double, events: Double)] = []
+for _ in 0..<2 {
+    off.append(try await run(logging: false))
+    on.append(try await run(logging: true))
+}
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+for (name, runs) in [("logging off", off), ("logging on ", on)] {
+    print(String(format: "%@: %.0f req/s, p99 %.2f ms, %.0f visits/s stored (runs: %@)", name, median(runs.map(\.rps)), median(runs.map(\.p99)),
+                 median(runs.map(\.events)), runs.map { String(format: "%.0f/%.2fms", $0.rps, $0.p99) }.joined(separator: ", ")))
+}
+print(String(format: "p99 change with logging: %+.1f %%", (median(on.map(\.p99)) / median(off.map(\.p99)) - 1) * 100))
+try await origin.close()
+try await originGroup.shutdownGracefully()
