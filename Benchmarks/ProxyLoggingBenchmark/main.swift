@@ -123,5 +123,5 @@ for (name, runs) in [("logging off", off), ("logging on ", on)] {
                  median(runs.map(\.events)), runs.map { String(format: "%.0f/%.2fms", $0.rps, $0.p99) }.joined(separator: ", ")))
 }
 print(String(format: "p99 change with logging: %+.1f %%", (median(on.map(\.p99)) / median(off.map(\.p99)) - 1) * 100))
-try await origin.close()
+try await origin.close().get()
 try await originGroup.shutdownGracefully()

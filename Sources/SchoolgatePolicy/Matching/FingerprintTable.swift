@@ -31,17 +31,6 @@ public struct Fingerprint {
         return h
     }
 
-    public static func of(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var fingerprint = Fingerprint()
-        fingerprint.add(bytes)
-        return fingerprint.finish()
-    }
-
-    public static func of(_ text: String) -> UInt64 {
-        var copy = text
-        return copy.withUTF8 { of($0) }
-    }
-
     /// The fingerprint of a host name, fed from its last byte to its first. Read that way a
     /// name's parent domains are its prefixes, so one pass over a request's host yields the keys
     /// of `a.b.c`, `b.c` and `c` together, instead of hashing each suffix again.

@@ -125,11 +125,6 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         upstreamHead.headers.add(name: "Via", value: "1.1 schoolgate")
         // SafeSearch: the request (and its Host header) stays as sent; only the address changes.
         let upstreamHost = decision.connectTo.flatMap { try? HostName($0) } ?? url.host
-        guard shared.configuration.upstreamAllowed(upstreamHost) else {
-            finishExchange(status: 502)
-            respond(.badGateway, text: "The website \(url.host) is not reachable from this network.\n", keepAlive: keepAlive, context: context)
-            return
-        }
         upstreamKey = "\(upstreamHost.text):\(url.port ?? 80)"
         requestEnded = false
         while let index = idleUpstreams.lastIndex(where: { $0.key == upstreamKey }) {
@@ -147,19 +142,15 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func connectUpstream(host: HostName, port: Int, context: ChannelHandlerContext) {
         let relay = UpstreamResponseRelay(downstream: context, owner: self)
         let loopBound = NIOLoopBound((self, context, relay), eventLoop: context.eventLoop)
-        ClientBootstrap(group: context.eventLoop)
-            .connectTimeout(shared.configuration.connectTimeout)
-            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let relay = loopBound.value.2
-                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
-                    // 1xx answers (100 Continue) go through to the client that is waiting for them.
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
-                    try channel.pipeline.syncOperations.addHandler(relay)
-                }
+        shared.connectUpstream(host: host, port: port, on: context.eventLoop) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let relay = loopBound.value.2
+                try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+                // 1xx answers (100 Continue) go through to the client that is waiting for them.
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
+                try channel.pipeline.syncOperations.addHandler(relay)
             }
-            .connect(host: host.text, port: port)
+        }
             .whenComplete { result in
                 let (handler, context, relay) = loopBound.value
                 guard case .connectingUpstream(let pending, let keepAlive) = handler.state else {
@@ -176,7 +167,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 case .failure(let error):
                     let timedOut = (error as? ChannelError).map { if case .connectTimeout = $0 { true } else { false } } ?? false
                     let status: HTTPResponseStatus = timedOut ? .gatewayTimeout : .badGateway
-                    let text = timedOut ? "The website \(host) did not answer in time.\n" : "The website \(host) could not be reached (\(Self.describe(error))).\n"
+                    let text = error is UpstreamRefused ? "The website \(host) is not reachable from this network.\n"
+                        : timedOut ? "The website \(host) did not answer in time.\n"
+                        : "The website \(host) could not be reached (\(Self.describe(error))).\n"
                     handler.state = .answered(keepAlive: false)
                     handler.finishExchange(status: Int(status.code))
                     handler.respond(status, text: text, keepAlive: false, context: context)
@@ -261,7 +254,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch state {
         case .idle, .answered:
-            let tooLarge = "\(error)".contains("headerOverflow") || "\(error)".lowercased().contains("too large")
+            let tooLarge = (error as? HTTPParserError) == .headerOverflow
             respond(tooLarge ? .init(statusCode: 431) : .badRequest,
                     text: tooLarge ? "The request headers are too large.\n" : "The request could not be understood.\n",
                     keepAlive: false, context: context)

@@ -43,7 +43,15 @@ public final class ProxyContext: Sendable {
     public let configuration: ProxyConfiguration
     public let logger: Logger
     let connections: ConnectionTracker
-    private let state: NIOLockedValueBox<(policy: Policy, calendar: SchoolCalendar)>
+    private let state: NIOLockedValueBox<State>
+
+    private struct State {
+        var policy: Policy
+        var calendar: SchoolCalendar
+        /// School-local time of the current minute: the conversion through Foundation's calendar
+        /// costs microseconds, and a decision needs it to the minute only.
+        var minute: (epochMinute: Int64, local: LocalTime)?
+    }
     let now: @Sendable () -> Date
     private let visitSink: @Sendable (Visit, Decision?) -> Void
 
@@ -55,7 +63,7 @@ public final class ProxyContext: Sendable {
         self.visitSink = visitSink
         self.logger = logger
         self.connections = ConnectionTracker(limitPerClient: configuration.maxConnectionsPerClient)
-        self.state = NIOLockedValueBox((policy, calendar))
+        self.state = NIOLockedValueBox(State(policy: policy, calendar: calendar))
         self.now = now
     }
 
@@ -72,13 +80,21 @@ public final class ProxyContext: Sendable {
 
     /// Swaps in a new policy (a reload); requests already decided keep their decision.
     public func replacePolicy(_ policy: Policy, calendar: SchoolCalendar) {
-        state.withLockedValue { $0 = (policy, calendar) }
+        state.withLockedValue { $0 = State(policy: policy, calendar: calendar) }
     }
 
     func decide(host: HostName, path: String?, port: Int?, client: SocketAddress?) -> Decision {
-        let (policy, calendar) = state.withLockedValue { $0 }
+        let instant = now()
+        // Every time zone's offset is a whole number of minutes, so local minutes turn over with UTC ones.
+        let epochMinute = Int64((instant.timeIntervalSince1970 / 60).rounded(.down))
+        let (policy, time) = state.withLockedValue { state -> (Policy, LocalTime) in
+            if let minute = state.minute, minute.epochMinute == epochMinute { return (state.policy, minute.local) }
+            let local = state.calendar.localTime(at: instant)
+            state.minute = (epochMinute, local)
+            return (state.policy, local)
+        }
         let group = policy.group(for: Identity(clientAddress: client?.ipAddress))
-        let request = PolicyRequest(group: group, host: host, path: path, port: port, time: calendar.localTime(at: now()))
+        let request = PolicyRequest(group: group, host: host, path: path, port: port, time: time)
         return policy.decide(request)
     }
 }

@@ -59,8 +59,6 @@ public final class ProxyServer: Sendable {
         try await group.shutdownGracefully()
     }
 
-    public var openConnectionCount: Int { shared.connections.openConnections.count }
-
     /// Waits until the listening socket closes.
     public func waitUntilClosed() async throws {
         try await channel.closeFuture.get()

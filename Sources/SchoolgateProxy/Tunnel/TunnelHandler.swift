@@ -129,25 +129,18 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func connect(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
         // SafeSearch: the client's TLS goes, untouched, to the provider's enforcing address.
         let upstream = exchange.decision.connectTo.flatMap { try? HostName($0) } ?? target
-        guard shared.configuration.upstreamAllowed(upstream) else {
-            refuse(context: context, reason: "upstream not allowed")
-            return
-        }
         state = .connecting(buffer)
         timeout?.cancel()
         // Hold the client's further bytes back until upstream is there to take them.
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        ClientBootstrap(group: context.eventLoop)
-            .connectTimeout(shared.configuration.connectTimeout)
-            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-            .connect(host: upstream.text, port: port)
+        shared.connectUpstream(host: upstream, port: port, on: context.eventLoop, allowHalfClosure: true)
             .whenComplete { result in
                 let (handler, context) = loopBound.value
                 switch result {
                 case .success(let upstream): handler.splice(upstream, context: context)
-                case .failure: handler.refuse(context: context, reason: "upstream connect failed")
+                case .failure(let error):
+                    handler.refuse(context: context, reason: error is UpstreamRefused ? "upstream not allowed" : "upstream connect failed")
                 }
             }
     }
