@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         // The filter's brain: plain values in, a decision out. No NIO, no files, no clock.
@@ -32,11 +34,36 @@ let package = Package(
             name: "SchoolgateAlerts",
             dependencies: ["SchoolgatePolicy", .product(name: "Logging", package: "swift-log")]
         ),
+        // Who is browsing: local users with scrypt hashes, verified credentials, guest consents.
+        .target(
+            name: "SchoolgateIdentity",
+            dependencies: [
+                "SchoolgatePolicy",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The guests' captive page over HTTP and HTTPS, and the RFC 8908 captive portal API.
+        .target(
+            name: "SchoolgatePortal",
+            dependencies: [
+                "SchoolgatePolicy", "SchoolgateIdentity",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Carries bytes and asks the policy: HTTP forward proxy, CONNECT tunnels, ClientHello reading.
         .target(
             name: "SchoolgateProxy",
             dependencies: [
-                "SchoolgatePolicy",
+                "SchoolgatePolicy", "SchoolgateIdentity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -48,6 +75,7 @@ let package = Package(
             name: "SchoolgateCLI",
             dependencies: [
                 "SchoolgatePolicy", "SchoolgateConfig", "SchoolgateProxy", "SchoolgateStore", "SchoolgateAlerts",
+                "SchoolgateIdentity", "SchoolgatePortal",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -75,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "SchoolgateProxyTests",
             dependencies: [
-                "SchoolgateProxy", "SchoolgateConfig", "SchoolgatePolicy",
+                "SchoolgateProxy", "SchoolgateConfig", "SchoolgatePolicy", "SchoolgateIdentity", "SchoolgatePortal",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -92,6 +120,7 @@ let package = Package(
             dependencies: ["SchoolgateAlerts", "SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log")],
             exclude: ["Support/webhook.py"]
         ),
+        .testTarget(name: "SchoolgateIdentityTests", dependencies: ["SchoolgateIdentity", "SchoolgatePolicy"]),
         .testTarget(name: "SchoolgateStoreTests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
         .testTarget(
             name: "SchoolgateConfigTests",

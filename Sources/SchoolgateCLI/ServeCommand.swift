@@ -96,7 +96,15 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let logging = accessLog.map { log in Task { await log.run() } }
-        let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: logger, visitSink: { [accessLog] visit, decision in
+        let identity: ServeIdentity
+        do {
+            identity = try await ServeIdentity(config: loaded.config, store: store, logger: logger)
+        } catch {
+            printError("schoolgate: \(error)")
+            throw ExitCode(2)
+        }
+        let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: logger,
+                                  identity: identity.services, visitSink: { [accessLog] visit, decision in
             writer.submit(visit, sighting: decision.flatMap { IncidentSighting(visit: visit, decision: $0) })
             accessLog?.append(visit)
         })
@@ -115,6 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 let next = try PolicyLoader.load(configPath: configPath)
                 shared.replacePolicy(next.policy, calendar: next.calendar)
+                identity.reload(next.config, logger: logger)
                 logger.info("reloaded \(configPath): \(next.totalEntries) list entries in \(String(format: "%.2f", next.loadSeconds)) s")
                 Task { try? await store.audit(AuditEntry(time: Date(), actor: "schoolgate (SIGHUP)", action: "config reload", detail: "\(configPath): \(next.totalEntries) list entries")) }
             } catch {
@@ -150,6 +159,7 @@ struct ServeCommand: AsyncParsableCommand {
         reopen.cancel()
         reload.cancel()
         try? await server.shutdown()
+        await identity.shutdown()
         purging.cancel()
         alerting?.cancel()
         writing.cancel()

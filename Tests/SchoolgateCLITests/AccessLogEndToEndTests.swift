@@ -10,16 +10,10 @@ struct AccessLogEndToEndTests {
         let directory = NSTemporaryDirectory() + "schoolgate-goaccess-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var text = try String(contentsOfFile: Schoolgate.repository + "/config/schoolgate.conf", encoding: .utf8)
-        text = text.replacingOccurrences(of: "../blocklists/", with: Schoolgate.repository + "/blocklists/")
-            .replacingOccurrences(of: "database = ../var/schoolgate.sqlite", with: "database = \(directory)/schoolgate.sqlite")
-            .replacingOccurrences(of: "access-log = ../var/access.log", with: "access-log = \(directory)/access.log")
-        let config = directory + "/schoolgate.conf"
-        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try Schoolgate.exampleConfig(in: directory)
 
         let serve = try RunningSchoolgate(["serve", "--config", config, "--port", "0"])
-        let listening = try #require(serve.nextLine())
-        let port = try #require(listening.split(separator: ":").last.flatMap { Int($0) })
+        let port = try #require(serve.listeningPorts()?.proxy)
         let proxy = "http://127.0.0.1:\(port)"
         for index in 0..<5 { _ = try Schoolgate.curl(["-o", "/dev/null", "-x", proxy, "http://gambling.filter-test.invalid/\(index)"]) }
         _ = try Schoolgate.curl(["-o", "/dev/null", "-x", proxy, "https://www.bet365.com/"])

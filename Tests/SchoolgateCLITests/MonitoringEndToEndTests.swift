@@ -9,12 +9,7 @@ private let hasTools = Schoolgate.isBuilt && FileManager.default.isExecutableFil
 struct MonitoringEndToEndTests {
     /// The example config, with its paths made absolute and the database in a folder of its own.
     func config(in directory: String) throws -> String {
-        var text = try String(contentsOfFile: Schoolgate.repository + "/config/schoolgate.conf", encoding: .utf8)
-        text = text.replacingOccurrences(of: "../blocklists/", with: Schoolgate.repository + "/blocklists/")
-            .replacingOccurrences(of: "database = ../var/schoolgate.sqlite", with: "database = \(directory)/data/schoolgate.sqlite")
-        let path = directory + "/schoolgate.conf"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try Schoolgate.exampleConfig(in: directory, database: directory + "/data/schoolgate.sqlite")
     }
 
     func temporaryDirectory() throws -> String {
@@ -28,8 +23,7 @@ struct MonitoringEndToEndTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = try config(in: directory)
         let serve = try RunningSchoolgate(["serve", "--config", config, "--port", "0"])
-        let listening = try #require(serve.nextLine())
-        let port = try #require(listening.split(separator: ":").last.flatMap { Int($0) }, "\(listening)")
+        let port = try #require(serve.listeningPorts()?.proxy)
         let proxy = "http://127.0.0.1:\(port)"
 
         // 127.0.0.1 is a KS3 pupil in the example config: self-harm is blocked and flagged high.

@@ -23,7 +23,7 @@ struct ReloadEndToEndTests {
         // Loopback IP literals: deciding needs no DNS, and an allowed one is refused locally (port 1).
         try write("127.0.0.2")
         let serve = try RunningSchoolgate(["serve", "--config", directory + "/schoolgate.conf", "--port", "0"])
-        let port = try #require(serve.nextLine()?.split(separator: ":").last.flatMap { Int($0) })
+        let port = try #require(serve.listeningPorts()?.proxy)
         func status(_ host: String) throws -> String {
             try Schoolgate.curl(["-o", "/dev/null", "-w", "%{http_code}", "-x", "http://127.0.0.1:\(port)", "http://\(host):1/"]).stdout
         }

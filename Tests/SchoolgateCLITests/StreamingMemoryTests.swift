@@ -41,7 +41,7 @@ struct StreamingMemoryTests {
             """.write(toFile: directory + "/schoolgate.conf", atomically: true, encoding: .utf8)
         try "nothing.invalid\n".write(toFile: directory + "/list", atomically: true, encoding: .utf8)
         let serve = try RunningSchoolgate(["serve", "--config", directory + "/schoolgate.conf", "--port", "0"])
-        let port = try #require(serve.nextLine()?.split(separator: ":").last.flatMap { Int($0) })
+        let port = try #require(serve.listeningPorts()?.proxy)
         let before = peakResidentMegabytes(serve.process.processIdentifier)
 
         let size = 1 << 30

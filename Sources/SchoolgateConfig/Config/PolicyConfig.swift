@@ -34,6 +34,8 @@ public struct PolicyConfig: Sendable {
     public var proxy: ProxySettings
     public var monitoring: MonitoringSettings
     public var alerts: AlertSettings
+    public var consent: ConsentSettings
+    public var authentication: AuthenticationSettings
 
     public static let lockedOffWords: Set<String> = ["", "off", "no", "none", "false", "disabled", "disable", "0"]
 
@@ -53,6 +55,8 @@ public struct PolicyConfig: Sendable {
         var proxy = ProxySettings()
         var monitoring = MonitoringSettings(defaultDirectory: directory)
         var alerts = AlertSettings()
+        var consentSection: ConfigDocument.Section?
+        var authentication = AuthenticationSettings(directory: directory)
         for slot in LockedSlot.allCases {
             lockedPaths[slot] = Self.resolve("locked/\(slot.rawValue).txt", against: directory)
         }
@@ -134,10 +138,14 @@ public struct PolicyConfig: Sendable {
                 proxy = ProxySettings(section: section, file: file, problems: &problems)
             case "alerts":
                 alerts = AlertSettings(section: section, file: file, problems: &problems)
+            case "consent":
+                consentSection = section
+            case "authentication":
+                authentication = AuthenticationSettings(section: section, file: file, directory: directory, problems: &problems)
             case "monitoring":
                 monitoring = MonitoringSettings(section: section, file: file, directory: directory, problems: &problems)
             default:
-                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, lists, locked, category or group)")
+                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, consent, authentication, lists, locked, category or group)")
             }
         }
 
@@ -157,6 +165,10 @@ public struct PolicyConfig: Sendable {
         if let school, let named = school.defaultGroup, !groups.contains(where: { $0.name == named }) {
             problem(school.line, "[school] default-group", "no group named '\(named)'")
         }
+        var consent = ConsentSettings(section: consentSection, file: file, directory: directory, problems: &problems)
+        if groups.contains(where: { $0.requires == .consent }) {
+            consent.readTerms(file: file, line: consentSection?.line, problems: &problems)
+        }
         if !problems.isEmpty { throw ConfigErrors(problems) }
 
         self.file = file
@@ -169,6 +181,8 @@ public struct PolicyConfig: Sendable {
         self.proxy = proxy
         self.monitoring = monitoring
         self.alerts = alerts
+        self.consent = consent
+        self.authentication = authentication
     }
 
     static func isName(_ text: String) -> Bool {

@@ -38,11 +38,8 @@ public struct ProxySettings: Sendable, Equatable {
             problems.append(ConfigProblem(file: file, line: values.line(key), field: "[proxy] \(key)", message: message))
         }
         if let listen = values.take("listen") {
-            if let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) {
-                var host = String(listen[..<colon])
-                if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-                listenHost = host.isEmpty ? "0.0.0.0" : host
-                listenPort = port
+            if let address = Self.listenAddress(listen) {
+                (listenHost, listenPort) = address
             } else {
                 problem("listen", "expected ADDRESS:PORT, e.g. 127.0.0.1:3128 or 0.0.0.0:3128")
             }
@@ -79,6 +76,14 @@ public struct ProxySettings: Sendable, Equatable {
             if let seconds = Self.duration(text) { self[keyPath: keyPath] = seconds } else { problem(key, "expected a duration such as 10s or 500ms") }
         }
         problems += values.unknown(expected: Self.settings)
+    }
+
+    /// `ADDRESS:PORT`, `[v6]:PORT` or `:PORT` (every address); port 0 asks for a free one.
+    static func listenAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
     /// `500ms`, `10s`, `30m`, `1h`, `2d`; a bare number is seconds.

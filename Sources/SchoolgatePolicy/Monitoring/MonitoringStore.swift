@@ -58,7 +58,15 @@ public protocol MonitoringStore: Sendable {
     /// Aggregates for the filtering and monitoring review (MRE), over visits and incidents since `since`.
     func report(since: Date, top: Int) async throws -> MonitoringReport
 
-    /// Deletes visits before `visitsBefore`, closed incidents last seen before `incidentsBefore`,
+    /// Stores a guest's agreement to the terms; returns its id.
+    func recordConsent(_ record: ConsentRecord) async throws -> Int64
+    /// Agreements given since `since` (all when nil), newest first, revoked ones included.
+    func consents(since: Date?, limit: Int) async throws -> [ConsentRecord]
+    /// Ends the agreements of `client` (of every guest when nil) still in force, with an audit
+    /// entry; returns how many ended.
+    func revokeConsents(client: String?, by actor: String, at time: Date) async throws -> Int
+
+    /// Deletes visits (and the guest agreements they were made under) before `visitsBefore`, closed incidents last seen before `incidentsBefore`,
     /// audit entries before `auditBefore`.
     func purge(visitsBefore: Date, incidentsBefore: Date, auditBefore: Date) async throws -> PurgeResult
 }

@@ -6,7 +6,7 @@ import SchoolgatePolicy
 /// The client side of one proxy connection: decides each request, answers blocked ones itself,
 /// forwards allowed ones, and turns an allowed CONNECT into a `TunnelHandler`.
 final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ProxyRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -22,7 +22,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var state = State.idle
     /// The request being served, for the visit log.
-    private var exchange: Exchange?
+    var exchange: Exchange?
     private var requestBytes: Int64 = 0
     /// Upstream connections this client's earlier requests left open, for its next ones. Kept per
     /// client connection and never shared, so no two users' requests ever share a connection.
@@ -36,21 +36,28 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var clientContext: ChannelHandlerContext?
     private var pausedClientRead = false
     private var pendingBytes = 0
+    private var clientInputClosed = false
     private static let maxPendingBytes = 1 << 20
-    private let shared: ProxyContext
+    let shared: ProxyContext
     private let encoder: HTTPResponseEncoder
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
+    private let authentication: ProxyAuthenticationHandler
+    /// Who sent the request being served.
+    private var who = ClientIdentity.anonymous
 
-    init(shared: ProxyContext, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>) {
+    init(shared: ProxyContext, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
+         authentication: ProxyAuthenticationHandler) {
         self.shared = shared
         self.encoder = encoder
         self.decoder = decoder
+        self.authentication = authentication
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         switch (part, state) {
-        case (.head(let head), .idle):
+        case (.head(let head, let who), .idle):
+            self.who = who
             if let refusal = RequestValidation.check(head, maxURILength: shared.configuration.maxURILength) {
                 // The body's framing is in doubt, so nothing after this head can be trusted.
                 respond(refusal.status, text: refusal.reason + "\n", keepAlive: false, context: context)
@@ -105,16 +112,20 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             respond(.badRequest, text: "Bad URL: \(error.reason)\n", keepAlive: keepAlive, context: context)
             return
         }
-        let decision = shared.decide(host: url.host, path: url.path, port: url.port, client: context.channel.remoteAddress)
+        let (decision, user) = shared.decide(host: url.host, path: url.path, port: url.port, client: context.channel.remoteAddress, who: who)
         exchange = Exchange(started: shared.now(), client: context.channel.remoteAddress?.ipAddress ?? "?", method: head.method.rawValue,
-                            host: url.host.text, url: url.description, decision: decision)
+                            host: url.host.text, url: url.description, decision: decision, user: user, who: who)
         requestBytes = 0
         switch decision.verdict {
         case .block, .needsConsent, .needsAuthentication:
-            sendBlockPage(host: url.host.text, decision: decision, keepAlive: keepAlive, context: context)
+            refuse(host: url.host.text, decision: decision, keepAlive: keepAlive, context: context)
             return
         case .allow, .flag:
-            break
+            // A guest's device asking whether it is online gets the answer it expects, here.
+            if shared.identity.consents != nil, let probe = CaptiveProbe.matching(host: url.host.text, path: url.path ?? "/") {
+                answerProbe(probe, keepAlive: keepAlive, context: context)
+                return
+            }
         }
         var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: Self.originForm(head.uri))
         upstreamHead.headers = HopByHop.stripped(head.headers)
@@ -191,7 +202,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             upstream.close(promise: nil)
         }
-        if !keepAlive || !completely { context.close(promise: nil) }
+        if !keepAlive || !completely || clientInputClosed { context.close(promise: nil) }
     }
 
     /// Upload bytes go upstream once per read batch: unflushed, they would neither reach the
@@ -278,6 +289,16 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client sent nothing for the configured time: between requests that is the end of a
     /// keep-alive connection; half way through a head it is a slow or stuck client.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The client is done sending (remote half-closure is allowed for tunnels): between
+        // requests that ends the connection; mid-request its answer still goes back first.
+        if let event = event as? ChannelEvent, case .inputClosed = event {
+            clientInputClosed = true
+            switch state {
+            case .idle, .answered: context.close(promise: nil)
+            default: break
+            }
+            return
+        }
         guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
             context.fireUserInboundEventTriggered(event)
             return
@@ -320,12 +341,12 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             respond(.forbidden, text: "Tunnels are allowed to port \(shared.configuration.connectPorts.sorted().map(String.init).joined(separator: ", ")) only.\n", keepAlive: false, context: context)
             return
         }
-        let decision = shared.decide(host: host, path: nil, port: port, client: context.channel.remoteAddress)
+        let (decision, user) = shared.decide(host: host, path: nil, port: port, client: context.channel.remoteAddress, who: who)
         exchange = Exchange(started: shared.now(), client: context.channel.remoteAddress?.ipAddress ?? "?", method: "CONNECT",
-                            host: host.text, url: "\(host.urlForm):\(port)", decision: decision)
+                            host: host.text, url: "\(host.urlForm):\(port)", decision: decision, user: user, who: who)
         switch decision.verdict {
         case .block, .needsConsent, .needsAuthentication:
-            sendBlockPage(host: host.text, decision: decision, keepAlive: false, context: context)
+            refuse(host: host.text, decision: decision, keepAlive: false, context: context)
         case .allow, .flag:
             state = .openingTunnel(target: host, port: port)
         }
@@ -343,35 +364,23 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.pipeline.syncOperations.removeHandler(encoder, promise: nil)
             context.writeAndFlush(NIOAny(ByteBuffer(string: "HTTP/1.1 200 Connection established\r\n\r\n")), promise: nil)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            // Before the decoder, whose leftover bytes (the ClientHello) must meet the tunnel only.
+            context.pipeline.syncOperations.removeHandler(authentication, promise: nil)
             context.pipeline.syncOperations.removeHandler(decoder, promise: nil)
         } catch {
             context.close(promise: nil)
         }
     }
 
-    // MARK: Answers of our own
+    // MARK: Answers of our own (see ProxyRequestHandler+Refusals.swift)
 
-    private func sendBlockPage(host: String, decision: Decision, keepAlive: Bool, context: ChannelHandlerContext) {
-        let reference = BlockPage.reference()
-        shared.logger.info("blocked", metadata: ["reference": "\(reference)", "rule": "\(decision.rule.rawValue)", "category": "\(decision.category ?? "-")"])
-        let page = BlockPage.render(host: host, decision: decision, configuration: shared.configuration, reference: reference)
-        finishExchange(status: 403)
-        respond(.forbidden, body: page, contentType: "text/html; charset=utf-8", keepAlive: keepAlive, context: context)
-    }
-
-    private func respond(_ status: HTTPResponseStatus, text: String, keepAlive: Bool, context: ChannelHandlerContext) {
+    func respond(_ status: HTTPResponseStatus, text: String, keepAlive: Bool, context: ChannelHandlerContext) {
         respond(status, body: text, contentType: "text/plain; charset=utf-8", keepAlive: keepAlive, context: context)
     }
 
-    private func respond(_ status: HTTPResponseStatus, body: String, contentType: String, keepAlive: Bool, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: contentType)
-        headers.add(name: "Content-Length", value: String(body.utf8.count))
-        headers.add(name: "Cache-Control", value: "no-store")
-        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    func respond(_ status: HTTPResponseStatus, headers: HTTPHeaders = HTTPHeaders(), body: String, contentType: String, keepAlive: Bool,
+                 context: ChannelHandlerContext) {
+        ProxyAnswer.write(status, headers: headers, body: body, contentType: contentType, keepAlive: keepAlive, context: context, wrap: wrapOutboundOut)
         if case .idle = state { state = .answered(keepAlive: keepAlive) }
     }
 

@@ -53,11 +53,13 @@ public final class ProxyContext: Sendable {
         var minute: (epochMinute: Int64, local: LocalTime)?
     }
     let now: @Sendable () -> Date
+    let identity: IdentityServices
     private let visitSink: @Sendable (Visit, Decision?) -> Void
 
     /// `visitSink` gets every request and tunnel once it is over; it must not block (the
     /// monitoring writer only queues).
     public init(configuration: ProxyConfiguration, policy: Policy, calendar: SchoolCalendar, logger: Logger,
+                identity: IdentityServices = IdentityServices(),
                 now: @escaping @Sendable () -> Date = Date.init, visitSink: @escaping @Sendable (Visit, Decision?) -> Void = { _, _ in }) {
         self.configuration = configuration
         self.visitSink = visitSink
@@ -65,13 +67,14 @@ public final class ProxyContext: Sendable {
         self.connections = ConnectionTracker(limitPerClient: configuration.maxConnectionsPerClient)
         self.state = NIOLockedValueBox(State(policy: policy, calendar: calendar))
         self.now = now
+        self.identity = identity
     }
 
     /// Reports a finished exchange to monitoring.
     func report(_ exchange: Exchange, status: Int, bytesIn: Int64 = 0, bytesOut: Int64 = 0) {
         let finished = now()
         let visit = Visit(
-            time: exchange.started, user: nil, group: exchange.decision.group, client: exchange.client, method: exchange.method,
+            time: exchange.started, user: exchange.user, group: exchange.decision.group, client: exchange.client, method: exchange.method,
             host: exchange.host, sni: exchange.sni, url: exchange.url, verdict: exchange.decision.verdict, rule: exchange.decision.rule,
             category: exchange.decision.category, status: status, bytesIn: bytesIn, bytesOut: bytesOut,
             durationMilliseconds: max(0, Int(finished.timeIntervalSince(exchange.started) * 1000)))
@@ -83,7 +86,8 @@ public final class ProxyContext: Sendable {
         state.withLockedValue { $0 = State(policy: policy, calendar: calendar) }
     }
 
-    func decide(host: HostName, path: String?, port: Int?, client: SocketAddress?) -> Decision {
+    /// The decision for one request, and the name its visit is logged under.
+    func decide(host: HostName, path: String?, port: Int?, client: SocketAddress?, who: ClientIdentity) -> (Decision, user: String?) {
         let instant = now()
         // Every time zone's offset is a whole number of minutes, so local minutes turn over with UTC ones.
         let epochMinute = Int64((instant.timeIntervalSince1970 / 60).rounded(.down))
@@ -93,9 +97,19 @@ public final class ProxyContext: Sendable {
             state.minute = (epochMinute, local)
             return (state.policy, local)
         }
-        let group = policy.group(for: Identity(clientAddress: client?.ipAddress))
-        let request = PolicyRequest(group: group, host: host, path: path, port: port, time: time)
-        return policy.decide(request)
+        let address = client?.ipAddress
+        var user = who.user ?? address.flatMap(identity.userAtAddress)
+        let group = policy.group(for: Identity(user: user, directoryGroups: who.directoryGroups, clientAddress: address))
+        var consented = true
+        if policy.groups[group]?.requires == .consent {
+            let record = address.flatMap { identity.consents?.use(by: $0, at: instant) }
+            consented = record != nil
+            // A guest is logged by the name they gave, marked as unverified.
+            if user == nil, let name = record?.name { user = "guest:" + name }
+        }
+        let request = PolicyRequest(group: group, user: user, host: host, path: path, port: port, time: time,
+                                    isAuthenticated: who.authenticated, hasConsented: consented)
+        return (policy.decide(request), user)
     }
 }
 
@@ -108,4 +122,6 @@ struct Exchange {
     var sni: String?
     var url: String?
     var decision: Decision
+    var user: String?
+    var who = ClientIdentity.anonymous
 }

@@ -34,7 +34,10 @@ public final class ProxyServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: configuration.clientTimeout))
                         try channel.pipeline.syncOperations.addHandler(encoder)
                         try channel.pipeline.syncOperations.addHandler(decoder)
-                        try channel.pipeline.syncOperations.addHandler(ProxyRequestHandler(shared: shared, encoder: encoder, decoder: decoder))
+                        let authentication = ProxyAuthenticationHandler(verifier: shared.identity.verifier, realm: shared.identity.realm)
+                        try channel.pipeline.syncOperations.addHandler(authentication)
+                        try channel.pipeline.syncOperations.addHandler(ProxyRequestHandler(shared: shared, encoder: encoder, decoder: decoder,
+                                                                                           authentication: authentication))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)

@@ -72,6 +72,15 @@ public final class SQLiteStore: MonitoringStore {
                 CREATE INDEX incident_created ON incident(created);
                 """)
         }
+        migrator.registerMigration("v3 guest consents") { db in
+            try db.execute(sql: """
+                CREATE TABLE consent (
+                    id INTEGER PRIMARY KEY, time REAL NOT NULL, client TEXT NOT NULL, mac TEXT, name TEXT,
+                    terms_version TEXT NOT NULL, revoked REAL);
+                CREATE INDEX consent_time ON consent(time);
+                CREATE INDEX consent_client ON consent(client, time);
+                """)
+        }
         return migrator
     }
 
@@ -154,7 +163,7 @@ public final class SQLiteStore: MonitoringStore {
         try await pool.write { db in try Self.insertAudit(entry, db: db) }
     }
 
-    private static func insertAudit(_ entry: AuditEntry, db: Database) throws {
+    static func insertAudit(_ entry: AuditEntry, db: Database) throws {
         try db.execute(sql: "INSERT INTO audit (time, actor, action, detail) VALUES (?, ?, ?, ?)",
                        arguments: [entry.time.timeIntervalSince1970, entry.actor, entry.action, entry.detail])
     }
@@ -163,6 +172,8 @@ public final class SQLiteStore: MonitoringStore {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM visit WHERE time < ?", arguments: [visitsBefore.timeIntervalSince1970])
             let visits = db.changesCount
+            // A guest's agreement is kept as long as the visits it covered, no longer.
+            try db.execute(sql: "DELETE FROM consent WHERE time < ?", arguments: [visitsBefore.timeIntervalSince1970])
             for table in ["incident_note", "alert_delivery"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE incident_id IN (SELECT id FROM incident WHERE status = 'closed' AND last_seen < ?)",
                                arguments: [incidentsBefore.timeIntervalSince1970])

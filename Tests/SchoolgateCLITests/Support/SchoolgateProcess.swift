@@ -7,6 +7,21 @@ enum Schoolgate {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
 
+    /// The example config written into `directory`, its paths made absolute, its database,
+    /// access log and users file in that folder, and the consent page on a free port.
+    static func exampleConfig(in directory: String, database: String? = nil) throws -> String {
+        var text = try String(contentsOfFile: repository + "/config/schoolgate.conf", encoding: .utf8)
+        text = text.replacingOccurrences(of: "../blocklists/", with: repository + "/blocklists/")
+            .replacingOccurrences(of: "database = ../var/schoolgate.sqlite", with: "database = \(database ?? directory + "/schoolgate.sqlite")")
+            .replacingOccurrences(of: "access-log = ../var/access.log", with: "access-log = \(directory)/access.log")
+            .replacingOccurrences(of: "users-file = ../var/users", with: "users-file = \(directory)/users")
+            .replacingOccurrences(of: "terms = guest-terms.txt", with: "terms = \(repository)/config/guest-terms.txt")
+            .replacingOccurrences(of: "listen = 127.0.0.1:8080", with: "listen = 127.0.0.1:0")
+        let path = directory + "/schoolgate.conf"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     struct Output {
         var status: Int32
         var stdout: String
@@ -80,6 +95,18 @@ final class RunningSchoolgate {
             if chunk.isEmpty { return nil }
             buffer += chunk
         }
+    }
+
+    /// Reads `serve`'s output up to the line naming the proxy's port (the consent page's
+    /// address lines may come first), and returns the consent page's port too when it had one.
+    func listeningPorts() -> (proxy: Int, consentPage: Int?)? {
+        var consentPage: Int?
+        while let line = nextLine() {
+            let port = line.split(separator: ":").last.flatMap { Int($0) }
+            if line.contains("consent page on"), consentPage == nil { consentPage = port }
+            if line.contains("listening on"), let port { return (port, consentPage) }
+        }
+        return nil
     }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }

@@ -24,7 +24,7 @@ import Testing
         let monday = Date(timeIntervalSince1970: 1_795_392_000)
         func verdict(at hour: Int, _ minute: Int, _ second: Int) throws -> Decision.Verdict {
             clock.withLockedValue { $0 = monday + Double(hour * 3600 + minute * 60 + second) }
-            return shared.decide(host: try HostName("tiktok.com"), path: nil, port: 443, client: nil).verdict
+            return shared.decide(host: try HostName("tiktok.com"), path: nil, port: 443, client: nil, who: .anonymous).0.verdict
         }
         #expect(try verdict(at: 12, 14, 0) == .block)
         #expect(try verdict(at: 12, 14, 59) == .block)

@@ -17,11 +17,15 @@ final class VisitCollector: Sendable {
     var sightings: [IncidentSighting] { box.withLockedValue { $0.compactMap { visit, decision in decision.flatMap { IncidentSighting(visit: visit, decision: $0) } } } }
 }
 
-func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, visits: VisitCollector? = nil, _ body: (Int, Origin) async throws -> Void) async throws {
+/// `requires` makes the test group wait for sign-in or consent, served by `identity`.
+func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, visits: VisitCollector? = nil,
+                   requires: Group.IdentityRequirement = .none, identity: IdentityServices = IdentityServices(),
+                   _ body: (Int, Origin) async throws -> Void) async throws {
     let origin = try Origin.shared.get()
     let directory = NSTemporaryDirectory() + "schoolgate-proxy-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
+    try "Be kind online.\n".write(toFile: directory + "/guest-terms.txt", atomically: true, encoding: .utf8)
     try "blocked.invalid\n".write(toFile: directory + "/blocked", atomically: true, encoding: .utf8)
     try """
         [category gambling]
@@ -30,6 +34,7 @@ func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, visi
         addresses = 127.0.0.0/8
         block = gambling
         safesearch = strict
+        requires = \(requires.rawValue)
         """.write(toFile: directory + "/schoolgate.conf", atomically: true, encoding: .utf8)
     let loaded = try PolicyLoader.load(configPath: directory + "/schoolgate.conf")
     var configuration = ProxyConfiguration()
@@ -39,7 +44,7 @@ func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, visi
     configuration.schoolName = "Test School"
     adjust(&configuration)
     let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "test"),
-                              visitSink: { visit, decision in visits?.add(visit, decision) })
+                              identity: identity, visitSink: { visit, decision in visits?.add(visit, decision) })
     let server = try await ProxyServer(shared: shared, threads: 1)
     do {
         try await body(try #require(server.localAddress?.port), origin)

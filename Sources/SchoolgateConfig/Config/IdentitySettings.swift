@@ -1,0 +1,122 @@
+import Foundation
+
+/// The `[consent]` section: the guests' acceptable-use terms and the page that shows them.
+public struct ConsentSettings: Sendable, Equatable {
+    /// The terms, as plain text (blank lines separate paragraphs).
+    public var termsPath: String
+    public var termsText = ""
+    /// Changing it sends every guest back to the page.
+    public var termsVersion = "1"
+    public var idleSeconds: TimeInterval = 2 * 3_600
+    public var sessionSeconds: TimeInterval = 12 * 3_600
+    public var httpListen: (host: String, port: Int) = ("127.0.0.1", 8080)
+    public var httpsListen: (host: String, port: Int)?
+    public var certificatePath: String?
+    public var privateKeyPath: String?
+    /// The page's address as guests reach it; redirects and the RFC 8908 API give it.
+    public var publicURL: String?
+
+    public static func == (a: ConsentSettings, b: ConsentSettings) -> Bool {
+        a.termsPath == b.termsPath && a.termsText == b.termsText && a.termsVersion == b.termsVersion && a.idleSeconds == b.idleSeconds
+            && a.sessionSeconds == b.sessionSeconds && a.httpListen == b.httpListen && a.httpsListen?.host == b.httpsListen?.host
+            && a.httpsListen?.port == b.httpsListen?.port && a.certificatePath == b.certificatePath && a.privateKeyPath == b.privateKeyPath
+            && a.publicURL == b.publicURL
+    }
+
+    /// Where redirects send guests: the configured URL, else the HTTPS listener, else HTTP.
+    public var portalURL: String {
+        if let publicURL { return publicURL }
+        if let https = httpsListen { return "https://\(Self.urlHost(https.host)):\(https.port)/" }
+        return "http://\(Self.urlHost(httpListen.host)):\(httpListen.port)/"
+    }
+
+    static func urlHost(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
+
+    static let settings = ["terms", "terms-version", "idle-timeout", "session-limit", "listen", "https-listen", "certificate", "private-key", "portal-url"]
+
+    init(directory: String) {
+        termsPath = PolicyConfig.resolve("guest-terms.txt", against: directory)
+    }
+
+    init(section: ConfigDocument.Section?, file: String, directory: String, problems: inout [ConfigProblem]) {
+        self.init(directory: directory)
+        var values = section.map { SectionValues($0, file: file) }
+        func problem(_ key: String, _ message: String) {
+            problems.append(ConfigProblem(file: file, line: values?.line(key), field: "[consent] \(key)", message: message))
+        }
+        if let path = values?.take("terms") { termsPath = PolicyConfig.resolve(path, against: directory) }
+        if let version = values?.take("terms-version") {
+            if version.isEmpty { problem("terms-version", "needs a version, e.g. 2026-09") } else { termsVersion = version }
+        }
+        for (key, keyPath) in [("idle-timeout", \ConsentSettings.idleSeconds), ("session-limit", \.sessionSeconds)] {
+            guard let text = values?.take(key) else { continue }
+            if let seconds = ProxySettings.duration(text) { self[keyPath: keyPath] = seconds } else { problem(key, "expected a duration such as 2h or 30m") }
+        }
+        if let text = values?.take("listen") {
+            if let listen = ProxySettings.listenAddress(text) { httpListen = listen } else { problem("listen", "expected ADDRESS:PORT, e.g. 10.99.0.1:80") }
+        }
+        if let text = values?.take("https-listen") {
+            if let listen = ProxySettings.listenAddress(text) { httpsListen = listen } else { problem("https-listen", "expected ADDRESS:PORT, e.g. 10.99.0.1:443") }
+        }
+        certificatePath = values?.take("certificate").map { PolicyConfig.resolve($0, against: directory) }
+        privateKeyPath = values?.take("private-key").map { PolicyConfig.resolve($0, against: directory) }
+        if let url = values?.take("portal-url") {
+            if url.hasPrefix("http://") || url.hasPrefix("https://") { publicURL = url } else { problem("portal-url", "expected an http:// or https:// URL") }
+        }
+        if httpsListen != nil, certificatePath == nil || privateKeyPath == nil {
+            problem("https-listen", "the HTTPS page needs 'certificate' and 'private-key' (PEM files)")
+        }
+        for (key, path) in [("certificate", certificatePath), ("private-key", privateKeyPath)] {
+            if let path, !FileManager.default.isReadableFile(atPath: path) { problem(key, "\(path) cannot be read") }
+        }
+        if let values { problems += values.unknown(expected: Self.settings) }
+    }
+
+    /// Reads the terms file; needed only when some group requires consent.
+    mutating func readTerms(file: String, line: Int?, problems: inout [ConfigProblem]) {
+        guard let text = try? String(contentsOfFile: termsPath, encoding: .utf8) else {
+            problems.append(ConfigProblem(file: file, line: line, field: "[consent] terms",
+                                          message: "\(termsPath) cannot be read: a group requires consent, so guests need terms to accept"))
+            return
+        }
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            problems.append(ConfigProblem(file: termsPath, line: nil, field: "[consent] terms", message: "the acceptable-use terms are empty"))
+        }
+        termsText = text
+    }
+}
+
+/// The `[authentication]` section: where proxy sign-ins are checked.
+public struct AuthenticationSettings: Sendable, Equatable {
+    public var usersFile: String
+    public var realm = "School internet"
+    public var cacheSeconds: TimeInterval = 15 * 60
+    public var maxFailures = 10
+    public var failureWindowSeconds: TimeInterval = 5 * 60
+
+    static let settings = ["users-file", "realm", "cache", "max-failures", "failure-window"]
+
+    init(directory: String) {
+        usersFile = PolicyConfig.resolve("users", against: directory)
+    }
+
+    init(section: ConfigDocument.Section, file: String, directory: String, problems: inout [ConfigProblem]) {
+        self.init(directory: directory)
+        var values = SectionValues(section, file: file)
+        func problem(_ key: String, _ message: String) {
+            problems.append(ConfigProblem(file: file, line: values.line(key), field: "[authentication] \(key)", message: message))
+        }
+        if let path = values.take("users-file") { usersFile = PolicyConfig.resolve(path, against: directory) }
+        if let realm = values.take("realm") {
+            if realm.contains("\"") || realm.isEmpty { problem("realm", "a realm is plain text without quotes") } else { self.realm = realm }
+        }
+        for (key, keyPath) in [("cache", \AuthenticationSettings.cacheSeconds), ("failure-window", \.failureWindowSeconds)] {
+            guard let text = values.take(key) else { continue }
+            if let seconds = ProxySettings.duration(text) { self[keyPath: keyPath] = seconds } else { problem(key, "expected a duration such as 15m") }
+        }
+        if let text = values.take("max-failures") {
+            if let number = Int(text), number > 0 { maxFailures = number } else { problem("max-failures", "expected a positive whole number") }
+        }
+        problems += values.unknown(expected: Self.settings)
+    }
+}
