@@ -111,7 +111,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["Support/origin.py", "Support/raw_client.py", "Support/tls_client.py", "Fixtures"]
+            exclude: ["Support/origin.py", "Support/raw_client.py", "Support/tls_client.py", "Support/browser.py", "Fixtures"]
         ),
         // Drives the built `schoolgate` binary as a user would.
         .testTarget(name: "SchoolgateCLITests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
@@ -120,7 +120,11 @@ let package = Package(
             dependencies: ["SchoolgateAlerts", "SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log")],
             exclude: ["Support/webhook.py"]
         ),
-        .testTarget(name: "SchoolgateIdentityTests", dependencies: ["SchoolgateIdentity", "SchoolgatePolicy"]),
+        .testTarget(
+            name: "SchoolgateIdentityTests",
+            dependencies: ["SchoolgateIdentity", "SchoolgatePolicy", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .testTarget(name: "SchoolgatePortalTests", dependencies: ["SchoolgatePortal", "SchoolgateIdentity", "SchoolgatePolicy"]),
         .testTarget(name: "SchoolgateStoreTests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
         .testTarget(
             name: "SchoolgateConfigTests",

@@ -7,7 +7,7 @@ import SchoolgatePolicy
 enum PortalPage {
     static let style = """
         body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;font-size:1.05rem;line-height:1.55;color:#111;background:#fff;
-        max-width:38rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.5rem 0 1rem}
+        max-width:38rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-size:1.15rem}
         .terms{border:1px solid #767676;border-radius:.4rem;padding:.25rem 1rem;background:#f7f7f7}
         label{display:block;margin:.9rem 0 .3rem;font-weight:600}input[type=text]{font-size:1rem;width:100%;box-sizing:border-box;
         padding:.6rem;border:2px solid #505050;border-radius:.3rem}.agree{display:flex;gap:.6rem;align-items:flex-start;font-weight:400}

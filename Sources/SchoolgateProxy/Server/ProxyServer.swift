@@ -2,12 +2,14 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// The listening proxy: accepts clients and builds each connection's pipeline.
 public final class ProxyServer: Sendable {
     private let shared: ProxyContext
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
+    private let stopping = Mutex<Task<Void, any Error>?>(nil)
 
     /// Binds and starts accepting. Port 0 picks a free port (see `localAddress`).
     public init(shared: ProxyContext, threads: Int = System.coreCount) async throws {
@@ -51,8 +53,19 @@ public final class ProxyServer: Sendable {
     public var localAddress: SocketAddress? { channel.localAddress }
 
     /// Stops accepting, gives open connections (tunnels above all) up to the configured grace
-    /// period to finish, then closes what is left.
+    /// period to finish, then closes what is left. Safe to call more than once (a signal and the
+    /// main flow both ask): later calls wait for the first.
     public func shutdown() async throws {
+        let task = stopping.withLock { stopping in
+            if let stopping { return stopping }
+            let task = Task { try await self.stop() }
+            stopping = task
+            return task
+        }
+        try await task.value
+    }
+
+    private func stop() async throws {
         try? await channel.close()
         let deadline = NIODeadline.now() + shared.configuration.shutdownGrace
         while !shared.connections.openConnections.isEmpty, NIODeadline.now() < deadline {

@@ -18,6 +18,7 @@ private let categories = """
 @Suite struct PolicyConfigTests {
     @Test func loadsAValidConfigIntoAWorkingPolicy() throws {
         let directory = try TemporaryDirectory()
+        try directory.write("guest-terms.txt", "Be kind.\n")
         let file = try directory.write("schoolgate.conf", configText(categories: categories, groups: """
             [group pupils]
             addresses = 10.0.0.0/8

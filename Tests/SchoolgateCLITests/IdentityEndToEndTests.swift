@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+private let hasTools = Schoolgate.isBuilt && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")
+
+/// Sign-in accounts and guest consent, managed with the CLI while `serve` runs.
+@Suite(.enabled(if: hasTools, "needs the built schoolgate binary and curl"))
+struct IdentityEndToEndTests {
+    func temporaryDirectory() throws -> String {
+        let directory = NSTemporaryDirectory() + "schoolgate-identity-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// The example config with loopback moved from the KS3 pupils into `group`.
+    func config(in directory: String, loopbackIn group: String, extra: String = "") throws -> String {
+        let path = try Schoolgate.exampleConfig(in: directory)
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "addresses = 10.3.0.0/16, 127.0.0.0/8, ::1", with: "addresses = 10.3.0.0/16")
+            .replacingOccurrences(of: "[group \(group)]\n", with: "[group \(group)]\naddresses = 127.0.0.0/8, ::1\n\(extra)")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func status(_ proxy: Int, _ url: String, _ extra: [String] = []) throws -> String {
+        try Schoolgate.curl(["-o", "/dev/null", "-w", "%{http_code}", "-x", "http://127.0.0.1:\(proxy)"] + extra + [url]).stdout
+    }
+
+    @Test func anAccountAddedWithTheCLISignsInThroughTheProxy() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try config(in: directory, loopbackIn: "staff", extra: "requires = authentication\n")
+        let added = try Schoolgate.run(["users", "add", "jsmith", "--password-stdin", "--config", config, "--as", "ict.manager"], input: "correct horse battery\n")
+        #expect(added.status == 0, "\(added.stderr)")
+        let short = try Schoolgate.run(["users", "add", "short", "--password-stdin", "--config", config], input: "abc\n")
+        #expect(short.status != 0 && short.stderr.contains("at least 8 characters"))
+        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/users")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try Schoolgate.run(["users", "list", "--config", config]).stdout == "jsmith\n")
+
+        let serve = try RunningSchoolgate(["serve", "--config", config, "--port", "0"])
+        let proxy = try #require(serve.listeningPorts()?.proxy)
+        // localhost:1 refuses connections: a 502 shows the request was let through.
+        #expect(try status(proxy, "http://localhost:1/") == "407")
+        #expect(try status(proxy, "http://localhost:1/", ["--proxy-user", "jsmith:wrong"]) == "407")
+        #expect(try status(proxy, "http://localhost:1/", ["--proxy-user", "jsmith:correct horse battery"]) == "502")
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
+
+        let visits = try Schoolgate.run(["visits", "--user", "jsmith", "--config", config, "--as", "dsl"])
+        #expect(visits.stdout.contains("http://localhost:1/"), "the visit is logged under the signed-in name: \(visits.stdout)")
+        let audit = try Schoolgate.run(["audit", "--config", config, "--as", "dsl"])
+        #expect(audit.stdout.contains("ict.manager") && audit.stdout.contains("users add"))
+        #expect(!audit.stdout.contains("correct horse"), "no password anywhere in the trail")
+    }
+
+    @Test func aGuestAgreesOnThePageAndARevocationSendsThemBack() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try config(in: directory, loopbackIn: "guests")
+        let serve = try RunningSchoolgate(["serve", "--config", config, "--port", "0"])
+        let ports = try #require(serve.listeningPorts())
+        let page = "http://127.0.0.1:\(try #require(ports.consentPage))/"
+        let redirect = try Schoolgate.curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-x", "http://127.0.0.1:\(ports.proxy)", "http://localhost:1/"])
+        #expect(redirect.stdout == "302 \(page)")
+
+        let form = try Schoolgate.curl([page]).stdout
+        let token = try #require(form.range(of: "name=\"token\" value=\"").map { String(form[$0.upperBound...].prefix { $0 != "\"" }) })
+        let accepted = try Schoolgate.curl(["-o", "/dev/null", "-w", "%{http_code}", "--data", "token=\(token)&name=Visitor&agree=yes", page + "accept"])
+        #expect(accepted.stdout == "303")
+        #expect(try status(ports.proxy, "http://localhost:1/") == "502", "let through after agreeing")
+
+        let listed = try Schoolgate.run(["consent", "list", "--config", config, "--as", "ict.manager"])
+        #expect(listed.stdout.contains("127.0.0.1") && listed.stdout.contains("Visitor") && listed.stdout.contains("in force"), "\(listed.stdout)")
+        let revoked = try Schoolgate.run(["consent", "revoke", "127.0.0.1", "--config", config, "--as", "ict.manager"])
+        #expect(revoked.stdout == "Ended 1 agreement(s).\n", "\(revoked.stderr)")
+        // The running proxy reads revocations every 5 s; poll a little beyond that.
+        var after = ""
+        for _ in 0..<40 {
+            after = try status(ports.proxy, "http://localhost:1/")
+            if after == "302" { break }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        #expect(after == "302")
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
+        let audit = try Schoolgate.run(["audit", "--config", config, "--as", "dsl"])
+        #expect(audit.stdout.contains("consent revoke") && audit.stdout.contains("view consents"))
+    }
+}
