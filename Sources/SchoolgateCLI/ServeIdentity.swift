@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 import SchoolgateConfig
 import SchoolgateIdentity
@@ -15,6 +16,9 @@ final class ServeIdentity: Sendable {
     private let portal: PortalServer?
     private let refreshing: Task<Void, Never>?
     private let pool: NIOThreadPool
+    private let radius: RadiusAccountingServer?
+    private let radiusGroup: MultiThreadedEventLoopGroup?
+    let addressSessions: AddressSessions
 
     init(config: PolicyConfig, store: SQLiteStore, logger: Logger) async throws {
         var services = IdentityServices()
@@ -30,6 +34,23 @@ final class ServeIdentity: Sendable {
         verifierSettings.failureWindow = config.authentication.failureWindowSeconds
         services.verifier = CredentialVerifier(checker: LocalUsersChecker(users: users), settings: verifierSettings, pool: pool)
         services.realm = config.authentication.realm
+
+        // Who is at an address: Wi-Fi sign-ins by RADIUS accounting, then fixed assignments.
+        let sessions = AddressSessions(defaultLifetime: config.radius?.sessionLifetimeSeconds ?? 8 * 3_600)
+        sessions.replaceFixed(config.addressUsers)
+        addressSessions = sessions
+        services.userAtAddress = { sessions.user(at: $0, now: Date()) }
+        if let settings = config.radius {
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            radiusGroup = group
+            let server = try await RadiusAccountingServer(host: settings.listenHost, port: settings.listenPort, secret: Array(settings.secret.utf8),
+                                                          clients: settings.clients, sessions: sessions, group: group, logger: logger)
+            radius = server
+            FileHandle.standardOutput.write(Data("schoolgate: RADIUS accounting on \(server.localAddress?.ipAddress ?? "?"):\(server.localAddress?.port ?? 0)\n".utf8))
+        } else {
+            radius = nil
+            radiusGroup = nil
+        }
 
         guard config.groups.contains(where: { $0.requires == .consent }) else {
             portal = nil
@@ -94,6 +115,7 @@ final class ServeIdentity: Sendable {
 
     /// A reload: new terms (a new version sends guests back to the page) and a re-read users file.
     func reload(_ config: PolicyConfig, logger: Logger) {
+        addressSessions.replaceFixed(config.addressUsers)
         services.consents?.replaceTerms(Self.terms(config.consent))
         do {
             services.verifier?.replaceChecker(LocalUsersChecker(users: try Self.loadUsers(config.authentication, logger: logger, required: false)))
@@ -104,6 +126,8 @@ final class ServeIdentity: Sendable {
 
     func shutdown() async {
         refreshing?.cancel()
+        await radius?.close()
+        try? await radiusGroup?.shutdownGracefully()
         try? await portal?.shutdown()
         try? await pool.shutdownGracefully()
     }

@@ -88,3 +88,63 @@ struct IdentityEndToEndTests {
         #expect(audit.stdout.contains("consent revoke") && audit.stdout.contains("view consents"))
     }
 }
+
+@Suite(.enabled(if: hasTools && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") || FileManager.default.fileExists(atPath: "/root/.pyenv/shims/python3"),
+                "needs the built schoolgate binary, curl and python3"))
+struct RadiusEndToEndTests {
+    static let client = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/radius_client.py").path
+    static let secret = "a-long-shared-secret-for-tests"
+
+    func send(_ port: Int, _ status: String, user: String, address: String, secret: String = secret) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Self.client, "127.0.0.1", String(port), secret, status, user, address, "AA-BB-CC-00-11-22"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aWiFiSignInNamesTheUserOfAnAddressUntilItStops() throws {
+        let directory = NSTemporaryDirectory() + "schoolgate-radius-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try Schoolgate.exampleConfig(in: directory)
+        try (try String(contentsOfFile: config, encoding: .utf8) + """
+
+            [radius]
+            listen = 127.0.0.1:0
+            secret = \(Self.secret)
+            clients = 127.0.0.1
+
+            [address-users]
+            127.0.0.0/8 = shared-device
+            """).write(toFile: config, atomically: true, encoding: .utf8)
+        let serve = try RunningSchoolgate(["serve", "--config", config, "--port", "0"])
+        let ports = try #require(serve.listeningPorts())
+        let radius = try #require(ports.radius)
+        func visit(_ path: String) throws {
+            _ = try Schoolgate.curl(["-o", "/dev/null", "-x", "http://127.0.0.1:\(ports.proxy)", "http://localhost:1/\(path)"])
+        }
+
+        try visit("before")
+        #expect(try send(radius, "start", user: "KS3.Pupil", address: "127.0.0.1") == "acknowledged")
+        #expect(try send(radius, "start", user: "intruder", address: "127.0.0.1", secret: "the-wrong-secret-entirely") == "no answer",
+                "a forged message is dropped unanswered")
+        try visit("signed-in")
+        #expect(try send(radius, "stop", user: "ks3.pupil", address: "127.0.0.1") == "acknowledged")
+        try visit("after")
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
+
+        let pupil = try Schoolgate.run(["visits", "--user", "ks3.pupil", "--config", config, "--as", "dsl"]).stdout
+        #expect(pupil.contains("/signed-in") && !pupil.contains("/before") && !pupil.contains("/after"), "\(pupil)")
+        let shared = try Schoolgate.run(["visits", "--user", "shared-device", "--config", config, "--as", "dsl"]).stdout
+        #expect(shared.contains("/before") && shared.contains("/after") && !shared.contains("/signed-in"), "\(shared)")
+        #expect(try Schoolgate.run(["visits", "--user", "intruder", "--config", config, "--as", "dsl"]).stdout.contains("No visits"))
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import SchoolgatePolicy
 
 /// The `[consent]` section: the guests' acceptable-use terms and the page that shows them.
 public struct ConsentSettings: Sendable, Equatable {
@@ -118,5 +119,70 @@ public struct AuthenticationSettings: Sendable, Equatable {
             if let number = Int(text), number > 0 { maxFailures = number } else { problem("max-failures", "expected a positive whole number") }
         }
         problems += values.unknown(expected: Self.settings)
+    }
+}
+
+/// The `[radius]` section: RADIUS accounting from the Wi-Fi controller names who is at which
+/// address, for devices that cannot sign in to the proxy themselves.
+public struct RadiusSettings: Sendable, Equatable {
+    public var listenHost = "0.0.0.0"
+    public var listenPort = 1813
+    public var secret: String
+    /// NAS (controller) addresses allowed to send; empty accepts any that knows the secret.
+    public var clients: [String] = []
+    public var sessionLifetimeSeconds: TimeInterval = 8 * 3_600
+
+    static let settings = ["listen", "secret", "secret-file", "clients", "session-lifetime"]
+
+    init(section: ConfigDocument.Section, file: String, directory: String, problems: inout [ConfigProblem]) {
+        var values = SectionValues(section, file: file)
+        func problem(_ key: String, _ message: String) {
+            problems.append(ConfigProblem(file: file, line: values.line(key), field: "[radius] \(key)", message: message))
+        }
+        var secret = values.take("secret")
+        if let path = values.take("secret-file") {
+            let resolved = PolicyConfig.resolve(path, against: directory)
+            if let text = try? String(contentsOfFile: resolved, encoding: .utf8) {
+                secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            } else {
+                problem("secret-file", "\(resolved) cannot be read")
+            }
+        }
+        self.secret = secret ?? ""
+        if self.secret.count < 16 {
+            problem(values.line("secret") != nil ? "secret" : "secret-file",
+                    "the shared secret must have at least 16 characters (RFC 2865 §3 advises as long and random as the controller allows)")
+        }
+        if let text = values.take("listen") {
+            if let listen = ProxySettings.listenAddress(text) { (listenHost, listenPort) = listen } else { problem("listen", "expected ADDRESS:PORT, e.g. 10.0.0.1:1813") }
+        }
+        if let text = values.take("clients") {
+            clients = PolicyConfig.commaList(text)
+            for client in clients where AddressRange.parseAddress(client) == nil { problem("clients", "'\(client)' is not an IP address") }
+        }
+        if let text = values.take("session-lifetime") {
+            if let seconds = ProxySettings.duration(text) { sessionLifetimeSeconds = seconds } else { problem("session-lifetime", "expected a duration such as 8h") }
+        }
+        problems += values.unknown(expected: Self.settings)
+    }
+}
+
+/// `[address-users]`: `ADDRESS or RANGE = NAME`, for shared or fixed devices (a library PC, a
+/// class set of tablets) whose visits should carry a name rather than an address.
+enum AddressUsers {
+    static func parse(_ section: ConfigDocument.Section, file: String, problems: inout [ConfigProblem]) -> [(range: AddressRange, user: String)] {
+        var result: [(range: AddressRange, user: String)] = []
+        for entry in section.entries {
+            guard let range = AddressRange(entry.key) else {
+                problems.append(ConfigProblem(file: file, line: entry.line, field: "[address-users] \(entry.key)", message: "'\(entry.key)' is not an address or range"))
+                continue
+            }
+            guard !entry.value.isEmpty else {
+                problems.append(ConfigProblem(file: file, line: entry.line, field: "[address-users] \(entry.key)", message: "needs a name"))
+                continue
+            }
+            result.append((range, entry.value.lowercased()))
+        }
+        return result
     }
 }

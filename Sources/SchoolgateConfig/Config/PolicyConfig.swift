@@ -36,6 +36,8 @@ public struct PolicyConfig: Sendable {
     public var alerts: AlertSettings
     public var consent: ConsentSettings
     public var authentication: AuthenticationSettings
+    public var radius: RadiusSettings?
+    public var addressUsers: [(range: AddressRange, user: String)]
 
     public static let lockedOffWords: Set<String> = ["", "off", "no", "none", "false", "disabled", "disable", "0"]
 
@@ -57,6 +59,8 @@ public struct PolicyConfig: Sendable {
         var alerts = AlertSettings()
         var consentSection: ConfigDocument.Section?
         var authentication = AuthenticationSettings(directory: directory)
+        var radius: RadiusSettings?
+        var addressUsers: [(range: AddressRange, user: String)] = []
         for slot in LockedSlot.allCases {
             lockedPaths[slot] = Self.resolve("locked/\(slot.rawValue).txt", against: directory)
         }
@@ -142,10 +146,14 @@ public struct PolicyConfig: Sendable {
                 consentSection = section
             case "authentication":
                 authentication = AuthenticationSettings(section: section, file: file, directory: directory, problems: &problems)
+            case "radius":
+                radius = RadiusSettings(section: section, file: file, directory: directory, problems: &problems)
+            case "address-users":
+                addressUsers += AddressUsers.parse(section, file: file, problems: &problems)
             case "monitoring":
                 monitoring = MonitoringSettings(section: section, file: file, directory: directory, problems: &problems)
             default:
-                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, consent, authentication, lists, locked, category or group)")
+                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, consent, authentication, radius, address-users, lists, locked, category or group)")
             }
         }
 
@@ -183,6 +191,8 @@ public struct PolicyConfig: Sendable {
         self.alerts = alerts
         self.consent = consent
         self.authentication = authentication
+        self.radius = radius
+        self.addressUsers = addressUsers
     }
 
     static func isName(_ text: String) -> Bool {

@@ -104,12 +104,14 @@ final class RunningSchoolgate {
 
     /// Reads `serve`'s output up to the line naming the proxy's port (the consent page's
     /// address lines may come first), and returns the consent page's port too when it had one.
-    func listeningPorts() -> (proxy: Int, consentPage: Int?)? {
+    func listeningPorts() -> (proxy: Int, consentPage: Int?, radius: Int?)? {
         var consentPage: Int?
+        var radius: Int?
         while let line = nextLine() {
             let port = line.split(separator: ":").last.flatMap { Int($0) }
             if line.contains("consent page on"), consentPage == nil { consentPage = port }
-            if line.contains("listening on"), let port { return (port, consentPage) }
+            if line.contains("RADIUS accounting on") { radius = port }
+            if line.contains("listening on"), let port { return (port, consentPage, radius) }
         }
         return nil
     }
