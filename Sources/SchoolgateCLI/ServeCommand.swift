@@ -44,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxHeaderCount = settings.maxHeaderCount
         configuration.maxURILength = settings.maxURILength
         configuration.maxConnectionsPerClient = settings.maxConnectionsPerClient
+        configuration.interceptHTTP = settings.interceptHTTP
+        configuration.interceptTLS = settings.interceptTLS
+        configuration.destinationMismatch = TunnelAction(rawValue: settings.destinationMismatch.rawValue) ?? .flag
         configuration.schoolName = loaded.config.school.name
         configuration.reviewContact = loaded.config.school.reviewContact
 
@@ -104,11 +107,14 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: logger,
-                                  identity: identity.services, visitSink: { [accessLog] visit, decision in
+                                  identity: identity.services, destinations: DestinationVerifier(pool: identity.pool), visitSink: { [accessLog] visit, decision in
             writer.submit(visit, sighting: decision.flatMap { IncidentSighting(visit: visit, decision: $0) })
             accessLog?.append(visit)
         })
         let server = try await ProxyServer(shared: shared, threads: threads ?? System.coreCount)
+        for address in server.interceptAddresses {
+            FileHandle.standardOutput.write(Data("schoolgate: intercepting on \(address.ipAddress ?? "?"):\(address.port ?? 0)\n".utf8))
+        }
         // Tests and scripts read this line to learn the port.
         logger.info("listening on \(server.localAddress.map { "\($0)" } ?? "?")")
         FileHandle.standardOutput.write(Data("schoolgate: listening on \(server.localAddress?.ipAddress ?? configuration.host):\(server.localAddress?.port ?? configuration.port)\n".utf8))

@@ -15,7 +15,8 @@ final class ServeIdentity: Sendable {
     let services: IdentityServices
     private let portal: PortalServer?
     private let refreshing: Task<Void, Never>?
-    private let pool: NIOThreadPool
+    /// Slow, blocking checks (password hashes, DNS for intercepted traffic) run here.
+    let pool: NIOThreadPool
     private let radius: RadiusAccountingServer?
     private let radiusGroup: MultiThreadedEventLoopGroup?
     let addressSessions: AddressSessions

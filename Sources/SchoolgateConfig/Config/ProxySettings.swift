@@ -26,11 +26,28 @@ public struct ProxySettings: Sendable, Equatable {
     public var maxURILength = 8 * 1024
     public var clientTimeoutSeconds = 30.0
     public var maxConnectionsPerClient = 256
+    /// Listeners for traffic the firewall redirects (transparent mode); nil when off.
+    public var interceptHTTP: (host: String, port: Int)?
+    public var interceptTLS: (host: String, port: Int)?
+    /// Intercepted traffic whose SNI (or Host) does not resolve to the address it was going to.
+    public var destinationMismatch = TunnelAction.flag
+
+    public static func == (a: ProxySettings, b: ProxySettings) -> Bool {
+        a.listenHost == b.listenHost && a.listenPort == b.listenPort && a.connectPorts == b.connectPorts && a.sniMismatch == b.sniMismatch
+            && a.missingSNI == b.missingSNI && a.nonTLS == b.nonTLS && a.bypassSeverity == b.bypassSeverity
+            && a.clientHelloTimeoutSeconds == b.clientHelloTimeoutSeconds && a.connectTimeoutSeconds == b.connectTimeoutSeconds
+            && a.maxHeaderBytes == b.maxHeaderBytes && a.maxHeaderCount == b.maxHeaderCount && a.maxURILength == b.maxURILength
+            && a.clientTimeoutSeconds == b.clientTimeoutSeconds && a.maxConnectionsPerClient == b.maxConnectionsPerClient
+            && a.interceptHTTP?.host == b.interceptHTTP?.host && a.interceptHTTP?.port == b.interceptHTTP?.port
+            && a.interceptTLS?.host == b.interceptTLS?.host && a.interceptTLS?.port == b.interceptTLS?.port
+            && a.destinationMismatch == b.destinationMismatch
+    }
 
     public init() {}
 
     static let settings = ["listen", "connect-ports", "sni-mismatch", "missing-sni", "non-tls", "bypass-severity", "client-hello-timeout", "connect-timeout",
-                           "client-timeout", "max-header-bytes", "max-header-count", "max-uri-length", "max-connections-per-client"]
+                           "client-timeout", "max-header-bytes", "max-header-count", "max-uri-length", "max-connections-per-client",
+                           "intercept-http", "intercept-tls", "destination-mismatch"]
 
     init(section: ConfigDocument.Section, file: String, problems: inout [ConfigProblem]) {
         var values = SectionValues(section, file: file)
@@ -52,7 +69,12 @@ public struct ProxySettings: Sendable, Equatable {
                 problem("connect-ports", "expected port numbers separated by commas, e.g. 443, 8443")
             }
         }
-        for (key, keyPath) in [("sni-mismatch", \ProxySettings.sniMismatch), ("missing-sni", \.missingSNI), ("non-tls", \.nonTLS)] {
+        for (key, keyPath) in [("intercept-http", \ProxySettings.interceptHTTP), ("intercept-tls", \.interceptTLS)] {
+            guard let text = values.take(key) else { continue }
+            if let address = Self.listenAddress(text) { self[keyPath: keyPath] = address } else { problem(key, "expected ADDRESS:PORT, e.g. 0.0.0.0:3129") }
+        }
+        for (key, keyPath) in [("sni-mismatch", \ProxySettings.sniMismatch), ("missing-sni", \.missingSNI), ("non-tls", \.nonTLS),
+                               ("destination-mismatch", \.destinationMismatch)] {
             guard let text = values.take(key) else { continue }
             if let action = TunnelAction(rawValue: text.lowercased()) { self[keyPath: keyPath] = action } else { problem(key, "expected allow, flag or block") }
         }

@@ -27,6 +27,9 @@ public struct Decision: Sendable, Equatable, Codable {
         case sniMismatch = "sni-mismatch"
         /// A tunnel closed before splicing: not TLS, no SNI, no ClientHello in time, or too large.
         case tunnelRefused = "tunnel-refused"
+        /// Intercepted traffic whose SNI or Host names a site that does not live at the address
+        /// the device was really connecting to (a name borrowed to get past the filter).
+        case destinationMismatch = "destination-mismatch"
     }
 
     public var verdict: Verdict
@@ -60,7 +63,7 @@ extension Decision.Rule {
     /// The incident category for rules that are about the connection rather than a list.
     public var incidentCategory: String? {
         switch self {
-        case .sniMismatch, .tunnelRefused: "bypass-attempt"
+        case .sniMismatch, .tunnelRefused, .destinationMismatch: "bypass-attempt"
         default: nil
         }
     }

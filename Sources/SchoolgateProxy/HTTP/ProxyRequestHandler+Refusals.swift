@@ -50,3 +50,20 @@ extension ProxyRequestHandler {
         respond(.forbidden, body: page, contentType: "text/html; charset=utf-8", keepAlive: keepAlive, context: context)
     }
 }
+
+extension ProxyRequestHandler {
+    /// Intercepted plain HTTP: a Host that does not resolve to the address the device connected
+    /// to is flagged for the DSL (the request still goes to that address, never to Host's).
+    func verifyHost(_ host: HostName, at destination: HostName, context: ChannelHandlerContext) {
+        guard let verifier = shared.destinations, shared.configuration.destinationMismatch != .allow,
+              let severity = shared.configuration.bypassSeverity else { return }
+        let loopBound = NIOLoopBound((self, exchange?.started), eventLoop: context.eventLoop)
+        verifier.verify(host, at: destination.text, on: context.eventLoop).whenSuccess { matches in
+            let (handler, started) = loopBound.value
+            guard !matches, var exchange = handler.exchange, exchange.started == started else { return }
+            exchange.decision = Decision(verdict: .flag, rule: .destinationMismatch, group: exchange.decision.group,
+                                         severity: max(severity, exchange.decision.severity ?? .low), connectTo: exchange.decision.connectTo)
+            handler.exchange = exchange
+        }
+    }
+}

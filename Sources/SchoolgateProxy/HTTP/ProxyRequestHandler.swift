@@ -42,11 +42,14 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let encoder: HTTPResponseEncoder
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     private let authentication: ProxyAuthenticationHandler
+    /// Set on an intercepted listener: where the device was really connecting.
+    let interceptedDestination: SocketAddress?
     /// Who sent the request being served.
     private var who = ClientIdentity.anonymous
 
     init(shared: ProxyContext, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
-         authentication: ProxyAuthenticationHandler) {
+         authentication: ProxyAuthenticationHandler, interceptedDestination: SocketAddress? = nil) {
+        self.interceptedDestination = interceptedDestination
         self.shared = shared
         self.encoder = encoder
         self.decoder = decoder
@@ -101,13 +104,24 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func beginRequest(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let keepAlive = head.isKeepAlive
-        guard head.uri.lowercased().hasPrefix("http://") else {
-            respond(.badRequest, text: "This is a proxy: requests must use an absolute http:// URL.\n", keepAlive: keepAlive, context: context)
-            return
+        let absolute: String
+        if interceptedDestination != nil {
+            // Intercepted: the device sent an origin-form request meant for the server itself.
+            guard head.uri.hasPrefix("/"), let host = head.headers.first(name: "Host"), !host.isEmpty else {
+                respond(.badRequest, text: "A request needs a path and a Host header.\n", keepAlive: false, context: context)
+                return
+            }
+            absolute = "http://" + host + head.uri
+        } else {
+            guard head.uri.lowercased().hasPrefix("http://") else {
+                respond(.badRequest, text: "This is a proxy: requests must use an absolute http:// URL.\n", keepAlive: keepAlive, context: context)
+                return
+            }
+            absolute = head.uri
         }
         let url: RequestURL
         do {
-            url = try RequestURL(parsing: head.uri)
+            url = try RequestURL(parsing: absolute)
         } catch {
             respond(.badRequest, text: "Bad URL: \(error.reason)\n", keepAlive: keepAlive, context: context)
             return
@@ -135,8 +149,12 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         upstreamHead.headers.replaceOrAdd(name: "Host", value: url.host.urlForm + (url.port.map { ":\($0)" } ?? ""))
         upstreamHead.headers.add(name: "Via", value: "1.1 schoolgate")
         // SafeSearch: the request (and its Host header) stays as sent; only the address changes.
-        let upstreamHost = decision.connectTo.flatMap { try? HostName($0) } ?? url.host
-        upstreamKey = "\(upstreamHost.text):\(url.port ?? 80)"
+        // Intercepted requests go where the device was connecting, never where Host points.
+        let intercepted = interceptedDestination.flatMap { destination in destination.ipAddress.flatMap { try? HostName($0) } }
+        let upstreamHost = decision.connectTo.flatMap { try? HostName($0) } ?? intercepted ?? url.host
+        let upstreamPort = decision.connectTo == nil ? interceptedDestination?.port ?? url.port ?? 80 : url.port ?? 80
+        if let intercepted { verifyHost(url.host, at: intercepted, context: context) }
+        upstreamKey = "\(upstreamHost.text):\(upstreamPort)"
         requestEnded = false
         while let index = idleUpstreams.lastIndex(where: { $0.key == upstreamKey }) {
             let idle = idleUpstreams.remove(at: index)
@@ -147,7 +165,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         state = .connectingUpstream(pending: [.head(upstreamHead)], keepAlive: keepAlive)
-        connectUpstream(host: upstreamHost, port: url.port ?? 80, context: context)
+        connectUpstream(host: upstreamHost, port: upstreamPort, context: context)
     }
 
     private func connectUpstream(host: HostName, port: Int, context: ChannelHandlerContext) {

@@ -32,6 +32,12 @@ public struct ProxyConfiguration: Sendable {
     /// Which hosts the proxy may open upstream connections to; a refused host gets a 502 before
     /// any DNS lookup. Everything by default; tests confine it to loopback names.
     public var upstreamAllowed: @Sendable (HostName) -> Bool = { _ in true }
+    /// Listeners for intercepted traffic (iptables/nftables REDIRECT): plain HTTP decided on the
+    /// Host header, TLS on the ClientHello's SNI. Nil: not listening.
+    public var interceptHTTP: (host: String, port: Int)?
+    public var interceptTLS: (host: String, port: Int)?
+    /// Intercepted TLS whose SNI does not resolve to the address the device connected to.
+    public var destinationMismatch = TunnelAction.flag
     public var schoolName = "Our school"
     public var reviewContact = "ask your teacher or the ICT office"
 
@@ -54,12 +60,13 @@ public final class ProxyContext: Sendable {
     }
     let now: @Sendable () -> Date
     let identity: IdentityServices
+    let destinations: DestinationVerifier?
     private let visitSink: @Sendable (Visit, Decision?) -> Void
 
     /// `visitSink` gets every request and tunnel once it is over; it must not block (the
     /// monitoring writer only queues).
     public init(configuration: ProxyConfiguration, policy: Policy, calendar: SchoolCalendar, logger: Logger,
-                identity: IdentityServices = IdentityServices(),
+                identity: IdentityServices = IdentityServices(), destinations: DestinationVerifier? = nil,
                 now: @escaping @Sendable () -> Date = Date.init, visitSink: @escaping @Sendable (Visit, Decision?) -> Void = { _, _ in }) {
         self.configuration = configuration
         self.visitSink = visitSink
@@ -68,6 +75,7 @@ public final class ProxyContext: Sendable {
         self.state = NIOLockedValueBox(State(policy: policy, calendar: calendar))
         self.now = now
         self.identity = identity
+        self.destinations = destinations
     }
 
     /// Reports a finished exchange to monitoring.

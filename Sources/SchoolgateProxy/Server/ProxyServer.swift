@@ -2,13 +2,16 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import SchoolgatePolicy
 import Synchronization
 
-/// The listening proxy: accepts clients and builds each connection's pipeline.
+/// The listening proxy: accepts clients and builds each connection's pipeline, on the explicit
+/// proxy port and, when configured, on the listeners for intercepted HTTP and TLS.
 public final class ProxyServer: Sendable {
     private let shared: ProxyContext
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
+    private let interceptChannels: [Channel]
     private let stopping = Mutex<Task<Void, any Error>?>(nil)
 
     /// Binds and starts accepting. Port 0 picks a free port (see `localAddress`).
@@ -17,40 +20,86 @@ public final class ProxyServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.group = group
         let configuration = shared.configuration
+        var bound: [Channel] = []
         do {
-            channel = try await ServerBootstrap(group: group)
-                .serverChannelOption(ChannelOptions.backlog, value: 256)
-                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-                .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        var limits = NIOHTTPDecoderLimitConfiguration()
-                        limits.maxHeaderListSize = configuration.maxHeaderBytes
-                        limits.maxHeaderFieldSize = configuration.maxHeaderBytes
-                        limits.maxHeaderFieldCount = configuration.maxHeaderCount
-                        let encoder = HTTPResponseEncoder()
-                        let decoder = ByteToMessageHandler(HTTPRequestDecoder(
-                            leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop, limitConfiguration: limits))
-                        try channel.pipeline.syncOperations.addHandler(ConnectionLimitHandler(tracker: shared.connections))
-                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: configuration.clientTimeout))
-                        try channel.pipeline.syncOperations.addHandler(encoder)
-                        try channel.pipeline.syncOperations.addHandler(decoder)
-                        let authentication = ProxyAuthenticationHandler(verifier: shared.identity.verifier, realm: shared.identity.realm)
-                        try channel.pipeline.syncOperations.addHandler(authentication)
-                        try channel.pipeline.syncOperations.addHandler(ProxyRequestHandler(shared: shared, encoder: encoder, decoder: decoder,
-                                                                                           authentication: authentication))
+            channel = try await Self.bootstrap(group) { channel in
+                channel.eventLoop.makeCompletedFuture { try Self.addHTTPHandlers(channel, shared: shared, intercepted: nil) }
+            }.bind(host: configuration.host, port: configuration.port).get()
+            bound.append(channel)
+            if let listen = configuration.interceptHTTP {
+                bound.append(try await Self.bootstrap(group) { channel in
+                    OriginalDestination.read(channel).flatMapThrowing { destination in
+                        try Self.refuseLoops(destination, channel: channel)
+                        try Self.addHTTPHandlers(channel, shared: shared, intercepted: destination)
                     }
-                }
-                .bind(host: configuration.host, port: configuration.port)
-                .get()
+                }.bind(host: listen.host, port: listen.port).get())
+            }
+            if let listen = configuration.interceptTLS {
+                bound.append(try await Self.bootstrap(group) { channel in
+                    OriginalDestination.read(channel).flatMapThrowing { destination in
+                        try Self.refuseLoops(destination, channel: channel)
+                        try Self.addInterceptedTLSHandlers(channel, shared: shared, destination: destination)
+                    }
+                }.bind(host: listen.host, port: listen.port).get())
+            }
         } catch {
+            for channel in bound { try? await channel.close() }
             try? await group.shutdownGracefully()
             throw error
         }
+        interceptChannels = Array(bound.dropFirst())
+    }
+
+    private static func bootstrap(_ group: EventLoopGroup, _ initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer(initializer)
+    }
+
+    private static func addHTTPHandlers(_ channel: Channel, shared: ProxyContext, intercepted: SocketAddress?) throws {
+        let configuration = shared.configuration
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = configuration.maxHeaderBytes
+        limits.maxHeaderFieldSize = configuration.maxHeaderBytes
+        limits.maxHeaderFieldCount = configuration.maxHeaderCount
+        let encoder = HTTPResponseEncoder()
+        let decoder = ByteToMessageHandler(HTTPRequestDecoder(
+            leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop, limitConfiguration: limits))
+        let operations = channel.pipeline.syncOperations
+        try operations.addHandler(ConnectionLimitHandler(tracker: shared.connections))
+        try operations.addHandler(IdleStateHandler(readTimeout: configuration.clientTimeout))
+        try operations.addHandler(encoder)
+        try operations.addHandler(decoder)
+        // A device whose traffic is intercepted does not know there is a proxy: no sign-in.
+        let authentication = ProxyAuthenticationHandler(verifier: intercepted == nil ? shared.identity.verifier : nil, realm: shared.identity.realm)
+        try operations.addHandler(authentication)
+        try operations.addHandler(ProxyRequestHandler(shared: shared, encoder: encoder, decoder: decoder, authentication: authentication,
+                                                      interceptedDestination: intercepted))
+    }
+
+    /// Intercepted TLS: decided first on the address, then on the ClientHello's SNI.
+    private static func addInterceptedTLSHandlers(_ channel: Channel, shared: ProxyContext, destination: SocketAddress) throws {
+        guard let address = destination.ipAddress, let port = destination.port else { throw ChannelError.operationUnsupported }
+        let target = try HostName(address)
+        let (decision, user) = shared.decide(host: target, path: nil, port: port, client: channel.remoteAddress, who: .anonymous)
+        let exchange = Exchange(started: shared.now(), client: channel.remoteAddress?.ipAddress ?? "?", method: "CONNECT",
+                                host: target.text, url: "\(target.urlForm):\(port)", decision: decision, user: user)
+        try channel.pipeline.syncOperations.addHandler(ConnectionLimitHandler(tracker: shared.connections))
+        try channel.pipeline.syncOperations.addHandler(TunnelHandler(target: target, port: port, shared: shared, exchange: exchange, intercepted: true))
+    }
+
+    /// A connection made straight to an intercept port (not redirected) would have the proxy
+    /// connect to itself.
+    private static func refuseLoops(_ destination: SocketAddress, channel: Channel) throws {
+        if destination == channel.localAddress { throw ChannelError.operationUnsupported }
     }
 
     public var localAddress: SocketAddress? { channel.localAddress }
+    /// The intercept listeners' addresses, HTTP first when both are configured.
+    public var interceptAddresses: [SocketAddress] { interceptChannels.compactMap(\.localAddress) }
 
     /// Stops accepting, gives open connections (tunnels above all) up to the configured grace
     /// period to finish, then closes what is left. Safe to call more than once (a signal and the
@@ -66,6 +115,7 @@ public final class ProxyServer: Sendable {
     }
 
     private func stop() async throws {
+        for channel in interceptChannels { try? await channel.close() }
         try? await channel.close()
         let deadline = NIODeadline.now() + shared.configuration.shutdownGrace
         while !shared.connections.openConnections.isEmpty, NIODeadline.now() < deadline {

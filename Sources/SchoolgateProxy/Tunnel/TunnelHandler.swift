@@ -22,12 +22,24 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var timeout: Scheduled<Void>?
     /// The CONNECT as decided; the tunnel's own outcome is added when it ends.
     private var exchange: Exchange
+    /// Intercepted TLS (no CONNECT): `target` is the address the device really connected to,
+    /// and the SNI is checked against it instead of against a CONNECT host.
+    private let intercepted: Bool
 
-    init(target: HostName, port: Int, shared: ProxyContext, exchange: Exchange) {
+    init(target: HostName, port: Int, shared: ProxyContext, exchange: Exchange, intercepted: Bool = false) {
         self.target = target
         self.port = port
         self.shared = shared
         self.exchange = exchange
+        self.intercepted = intercepted
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // Intercepted traffic to an address the policy already refuses ends before any byte.
+        if intercepted, exchange.decision.verdict != .allow, exchange.decision.verdict != .flag {
+            refuse(context: context, reason: "refused on its address: \(exchange.decision.rule.rawValue)")
+        }
+        context.fireChannelActive()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -73,7 +85,7 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             exchange.sni = sni.text
-            let mismatch = sni != target
+            let mismatch = !intercepted && sni != target
             if mismatch, shared.configuration.sniMismatch == .block {
                 refuse(context: context, reason: "SNI differs from the CONNECT host", rule: .sniMismatch, raisesIncident: true)
                 return
@@ -82,9 +94,29 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
             exchange.decision = decision
             if decision.verdict == .block || decision.verdict == .needsConsent || decision.verdict == .needsAuthentication {
                 refuse(context: context, reason: "refused on its SNI: \(decision.rule.rawValue)")
+            } else if intercepted, let verifier = shared.destinations, shared.configuration.destinationMismatch != .allow {
+                checkDestination(of: sni, with: verifier, buffer: buffer, context: context)
             } else {
                 if mismatch, shared.configuration.sniMismatch == .flag { flagBypass(rule: .sniMismatch) }
                 connect(buffer, context: context)
+            }
+        }
+    }
+
+    /// Intercepted: does the SNI's name live at the address the device connected to?
+    private func checkDestination(of sni: HostName, with verifier: DestinationVerifier, buffer: ByteBuffer, context: ChannelHandlerContext) {
+        // Bytes arriving meanwhile wait with the hello; nothing is parsed twice.
+        state = .connecting(buffer)
+        timeout?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        verifier.verify(sni, at: target.text, on: context.eventLoop).whenComplete { result in
+            let (handler, context) = loopBound.value
+            guard case .connecting(let pending) = handler.state else { return }
+            if (try? result.get()) == true {
+                handler.connect(pending, context: context)
+            } else {
+                handler.act(handler.shared.configuration.destinationMismatch, reason: "SNI does not resolve to the intercepted address",
+                            rule: .destinationMismatch, raisesIncident: true, buffer: pending, context: context)
             }
         }
     }

@@ -22,6 +22,21 @@ enum Schoolgate {
         return path
     }
 
+    /// Runs a shell command line to completion; stdout and stderr together.
+    static func shell(_ command: String) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
+    }
+
     struct Output {
         var status: Int32
         var stdout: String
@@ -80,8 +95,8 @@ final class RunningSchoolgate {
     private let output = Pipe()
     private var buffer = Data()
 
-    init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: Schoolgate.binary)
+    init(_ arguments: [String], executable: String = Schoolgate.binary) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
