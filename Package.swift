@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.0.0"),
     ],
     targets: [
         // The filter's brain: plain values in, a decision out. No NIO, no files, no clock.
@@ -43,6 +44,8 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -114,15 +117,17 @@ let package = Package(
             exclude: ["Support/origin.py", "Support/raw_client.py", "Support/tls_client.py", "Support/browser.py", "Fixtures"]
         ),
         // Drives the built `schoolgate` binary as a user would.
-        .testTarget(name: "SchoolgateCLITests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"], exclude: ["Support/radius_client.py", "Support/netns_origin.py"]),
+        .testTarget(name: "SchoolgateCLITests", dependencies: ["SchoolgateStore", "SchoolgatePolicy", "SchoolgateTestSupport"], exclude: ["Support/radius_client.py", "Support/netns_origin.py"]),
         .testTarget(
             name: "SchoolgateAlertsTests",
             dependencies: ["SchoolgateAlerts", "SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log")],
             exclude: ["Support/webhook.py"]
         ),
+        // Test helpers more than one test target needs (a real slapd of the test's own).
+        .target(name: "SchoolgateTestSupport", path: "Tests/SchoolgateTestSupport"),
         .testTarget(
             name: "SchoolgateIdentityTests",
-            dependencies: ["SchoolgateIdentity", "SchoolgatePolicy", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["SchoolgateIdentity", "SchoolgatePolicy", "SchoolgateTestSupport", .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(name: "SchoolgatePortalTests", dependencies: ["SchoolgatePortal", "SchoolgateIdentity", "SchoolgatePolicy"]),
         .testTarget(name: "SchoolgateStoreTests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),

@@ -20,6 +20,8 @@ final class ServeIdentity: Sendable {
     private let radius: RadiusAccountingServer?
     private let radiusGroup: MultiThreadedEventLoopGroup?
     let addressSessions: AddressSessions
+    /// The directory's connections (each sign-in check opens one, from the thread pool).
+    private let directoryGroup: MultiThreadedEventLoopGroup
 
     init(config: PolicyConfig, store: SQLiteStore, logger: Logger) async throws {
         var services = IdentityServices()
@@ -33,7 +35,11 @@ final class ServeIdentity: Sendable {
         verifierSettings.cacheFor = config.authentication.cacheSeconds
         verifierSettings.maxFailures = config.authentication.maxFailures
         verifierSettings.failureWindow = config.authentication.failureWindowSeconds
-        services.verifier = CredentialVerifier(checker: LocalUsersChecker(users: users), settings: verifierSettings, pool: pool)
+        let directoryGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.directoryGroup = directoryGroup
+        let directory = try config.directory.map { try Self.directoryChecker($0, group: directoryGroup) }
+        services.verifier = CredentialVerifier(checker: ChainedChecker(local: LocalUsersChecker(users: users), directory: directory),
+                                               settings: verifierSettings, pool: pool)
         services.realm = config.authentication.realm
 
         // Who is at an address: Wi-Fi sign-ins by RADIUS accounting, then fixed assignments.
@@ -102,6 +108,21 @@ final class ServeIdentity: Sendable {
         self.services = services
     }
 
+    static func directoryChecker(_ settings: DirectorySettings, group: EventLoopGroup) throws -> DirectoryChecker {
+        var checker = DirectoryChecker.Settings(host: settings.host, port: settings.port, startTLS: settings.startTLS,
+                                                userBase: settings.userBase, groupBase: settings.groupBase)
+        checker.bindDN = settings.bindDN
+        checker.bindPassword = settings.bindPassword
+        checker.userAttribute = settings.userAttribute
+        checker.userObjectClass = settings.userObjectClass
+        checker.groupMemberAttribute = settings.groupMemberAttribute
+        checker.groupObjectClass = settings.groupObjectClass
+        checker.groupNameAttribute = settings.groupNameAttribute
+        checker.caFile = settings.caFile
+        checker.timeoutSeconds = settings.timeoutSeconds
+        return try DirectoryChecker(settings: checker, group: group)
+    }
+
     static func terms(_ consent: ConsentSettings) -> ConsentTerms {
         ConsentTerms(version: consent.termsVersion, text: consent.termsText, idleLimit: consent.idleSeconds, sessionLimit: consent.sessionSeconds)
     }
@@ -119,7 +140,9 @@ final class ServeIdentity: Sendable {
         addressSessions.replaceFixed(config.addressUsers)
         services.consents?.replaceTerms(Self.terms(config.consent))
         do {
-            services.verifier?.replaceChecker(LocalUsersChecker(users: try Self.loadUsers(config.authentication, logger: logger, required: false)))
+            let directory = try config.directory.map { try Self.directoryChecker($0, group: directoryGroup) }
+            let local = LocalUsersChecker(users: try Self.loadUsers(config.authentication, logger: logger, required: false))
+            services.verifier?.replaceChecker(ChainedChecker(local: local, directory: directory))
         } catch {
             logger.error("users file not reloaded, the previous one stays: \(error)")
         }
@@ -131,5 +154,6 @@ final class ServeIdentity: Sendable {
         try? await radiusGroup?.shutdownGracefully()
         try? await portal?.shutdown()
         try? await pool.shutdownGracefully()
+        try? await directoryGroup.shutdownGracefully()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SchoolgateTestSupport
 import Testing
 
 private let hasTools = Schoolgate.isBuilt && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")
@@ -146,5 +147,53 @@ struct RadiusEndToEndTests {
         let shared = try Schoolgate.run(["visits", "--user", "shared-device", "--config", config, "--as", "dsl"]).stdout
         #expect(shared.contains("/before") && shared.contains("/after") && !shared.contains("/signed-in"), "\(shared)")
         #expect(try Schoolgate.run(["visits", "--user", "intruder", "--config", config, "--as", "dsl"]).stdout.contains("No visits"))
+    }
+}
+
+@Suite(.enabled(if: hasTools && TestDirectory.isInstalled, "needs the built schoolgate binary, curl and Debian's slapd"))
+struct DirectoryEndToEndTests {
+    @Test func aDirectoryAccountSignsInAndGetsItsDirectoryGroupsPolicy() throws {
+        let slapd = try TestDirectory()
+        let directory = NSTemporaryDirectory() + "schoolgate-ldap-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try Schoolgate.exampleConfig(in: directory)
+        try "service-password-1\n".write(toFile: directory + "/ldap-password", atomically: true, encoding: .utf8)
+        var text = try String(contentsOfFile: config, encoding: .utf8)
+        // Loopback signs in as staff would; jsmith is in "KS3 Pupils" in the directory.
+        text = text.replacingOccurrences(of: "addresses = 10.3.0.0/16, 127.0.0.0/8, ::1", with: "addresses = 10.3.0.0/16")
+            .replacingOccurrences(of: "[group staff]\n", with: "[group staff]\naddresses = 127.0.0.0/8, ::1\nrequires = authentication\n")
+        text += """
+
+            [directory]
+            url = ldaps://localhost:\(slapd.ldapsPort)
+            bind-dn = uid=schoolgate,ou=people,dc=school,dc=test
+            bind-password-file = ldap-password
+            user-base = ou=people,dc=school,dc=test
+            group-base = ou=groups,dc=school,dc=test
+            group-object-class = groupOfNames
+            ca-file = \(slapd.folder)/cert.pem
+            """
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let serve = try RunningSchoolgate(["serve", "--config", config, "--port", "0"])
+        let proxy = try #require(serve.listeningPorts()?.proxy)
+        func status(_ credentials: String?, _ url: String) throws -> String {
+            try Schoolgate.curl(["-o", "/dev/null", "-w", "%{http_code}", "-x", "http://127.0.0.1:\(proxy)"]
+                + (credentials.map { ["--proxy-user", $0] } ?? []) + [url]).stdout
+        }
+        #expect(try status(nil, "http://localhost:1/") == "407")
+        #expect(try status("jsmith:wrong-password", "http://localhost:1/") == "407")
+        #expect(try status("locked:correct-horse-2", "http://localhost:1/") == "407", "a locked account stays out")
+        #expect(try status("jsmith:correct-horse-1", "http://localhost:1/lesson") == "502", "let through (nothing listens there)")
+        // As a KS3 pupil now: games are blocked for KS3 pupils, never for staff.
+        #expect(try status("jsmith:correct-horse-1", "http://games.filter-test.invalid/") == "403")
+        slapd.stop()
+        #expect(try status("jsmith:correct-horse-1", "http://localhost:1/cached") == "502", "verified sign-ins are cached")
+        #expect(try status("jsmith:other-password", "http://localhost:1/") == "503", "directory down: a clear 503")
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
+        let visits = try Schoolgate.run(["visits", "--user", "jsmith", "--config", config, "--as", "dsl", "--json"]).stdout
+        let records = try #require(try JSONSerialization.jsonObject(with: Data(visits.utf8)) as? [[String: Any]], "\(visits)")
+        #expect(!records.isEmpty && records.allSatisfy { $0["group"] as? String == "pupils-ks3" }, "\(records)")
     }
 }

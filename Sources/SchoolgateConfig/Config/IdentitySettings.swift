@@ -186,3 +186,69 @@ enum AddressUsers {
         return result
     }
 }
+
+/// The `[directory]` section: sign-ins checked against Active Directory or OpenLDAP by simple
+/// bind over TLS (ldaps://, or ldap:// with StartTLS), directory groups mapped to policy groups.
+public struct DirectorySettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var startTLS: Bool
+    public var bindDN: String?
+    public var bindPassword: String?
+    public var userBase: String
+    public var userAttribute = "uid"
+    public var userObjectClass: String?
+    public var groupBase: String
+    public var groupMemberAttribute = "member"
+    public var groupObjectClass: String?
+    public var groupNameAttribute = "cn"
+    public var caFile: String?
+    public var timeoutSeconds: Double = 5
+
+    static let settings = ["url", "bind-dn", "bind-password-file", "user-base", "user-attribute", "user-object-class", "group-base",
+                           "group-member-attribute", "group-object-class", "group-name-attribute", "ca-file", "timeout"]
+
+    init(section: ConfigDocument.Section, file: String, directory: String, problems: inout [ConfigProblem]) {
+        var values = SectionValues(section, file: file)
+        func problem(_ key: String, _ message: String) {
+            problems.append(ConfigProblem(file: file, line: values.line(key) ?? section.line, field: "[directory] \(key)", message: message))
+        }
+        host = ""
+        port = 636
+        startTLS = false
+        let url = values.take("url") ?? ""
+        if url.hasPrefix("ldaps://") || url.hasPrefix("ldap://"), let parsed = URLComponents(string: url), let host = parsed.host, !host.isEmpty {
+            self.host = host
+            startTLS = url.hasPrefix("ldap://")
+            port = parsed.port ?? (startTLS ? 389 : 636)
+        } else {
+            problem("url", "expected ldaps://HOST[:PORT] or ldap://HOST[:PORT] (then StartTLS is used; credentials never travel in clear)")
+        }
+        bindDN = values.take("bind-dn")
+        if let path = values.take("bind-password-file") {
+            let resolved = PolicyConfig.resolve(path, against: directory)
+            if let text = try? String(contentsOfFile: resolved, encoding: .utf8) {
+                bindPassword = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            } else {
+                problem("bind-password-file", "\(resolved) cannot be read")
+            }
+        }
+        if bindDN != nil, bindPassword == nil { problem("bind-dn", "a bind-dn needs its bind-password-file") }
+        userBase = values.take("user-base") ?? ""
+        if userBase.isEmpty { problem("user-base", "where users are, e.g. OU=Users,DC=school,DC=local") }
+        groupBase = values.take("group-base") ?? userBase
+        if let value = values.take("user-attribute") { userAttribute = value }
+        userObjectClass = values.take("user-object-class")
+        if let value = values.take("group-member-attribute") { groupMemberAttribute = value }
+        groupObjectClass = values.take("group-object-class")
+        if let value = values.take("group-name-attribute") { groupNameAttribute = value }
+        if let path = values.take("ca-file") {
+            let resolved = PolicyConfig.resolve(path, against: directory)
+            if FileManager.default.isReadableFile(atPath: resolved) { caFile = resolved } else { problem("ca-file", "\(resolved) cannot be read") }
+        }
+        if let text = values.take("timeout") {
+            if let seconds = ProxySettings.duration(text) { timeoutSeconds = seconds } else { problem("timeout", "expected a duration such as 5s") }
+        }
+        problems += values.unknown(expected: Self.settings)
+    }
+}

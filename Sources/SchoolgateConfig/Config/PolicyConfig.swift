@@ -37,6 +37,7 @@ public struct PolicyConfig: Sendable {
     public var consent: ConsentSettings
     public var authentication: AuthenticationSettings
     public var radius: RadiusSettings?
+    public var directory: DirectorySettings?
     public var addressUsers: [(range: AddressRange, user: String)]
 
     public static let lockedOffWords: Set<String> = ["", "off", "no", "none", "false", "disabled", "disable", "0"]
@@ -60,6 +61,7 @@ public struct PolicyConfig: Sendable {
         var consentSection: ConfigDocument.Section?
         var authentication = AuthenticationSettings(directory: directory)
         var radius: RadiusSettings?
+        var directorySettings: DirectorySettings?
         var addressUsers: [(range: AddressRange, user: String)] = []
         for slot in LockedSlot.allCases {
             lockedPaths[slot] = Self.resolve("locked/\(slot.rawValue).txt", against: directory)
@@ -148,12 +150,14 @@ public struct PolicyConfig: Sendable {
                 authentication = AuthenticationSettings(section: section, file: file, directory: directory, problems: &problems)
             case "radius":
                 radius = RadiusSettings(section: section, file: file, directory: directory, problems: &problems)
+            case "directory":
+                directorySettings = DirectorySettings(section: section, file: file, directory: directory, problems: &problems)
             case "address-users":
                 addressUsers += AddressUsers.parse(section, file: file, problems: &problems)
             case "monitoring":
                 monitoring = MonitoringSettings(section: section, file: file, directory: directory, problems: &problems)
             default:
-                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, consent, authentication, radius, address-users, lists, locked, category or group)")
+                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, consent, authentication, directory, radius, address-users, lists, locked, category or group)")
             }
         }
 
@@ -192,6 +196,7 @@ public struct PolicyConfig: Sendable {
         self.consent = consent
         self.authentication = authentication
         self.radius = radius
+        self.directory = directorySettings
         self.addressUsers = addressUsers
     }
 

@@ -65,3 +65,57 @@ import Testing
         #expect(problems.isEmpty, "\(problems)")
     }
 }
+
+@Suite struct DirectoryAndRadiusSettingsTests {
+    let categories = "[category gambling]\ndomains = \(Fixtures.path("plain.txt"))"
+
+    @Test func readsTheDirectoryAndRadiusSections() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("ldap-password", "s3cret\n")
+        try directory.write("radius-secret", "a-long-shared-secret-here\n")
+        try directory.write("schoolgate.conf", configText(categories: categories, groups: """
+            [directory]
+            url = ldap://dc1.school.local
+            bind-dn = CN=schoolgate,OU=Service,DC=school,DC=local
+            bind-password-file = ldap-password
+            user-base = OU=Users,DC=school,DC=local
+            user-attribute = sAMAccountName
+            [radius]
+            listen = 10.0.0.1:1813
+            secret-file = radius-secret
+            clients = 10.0.0.2, 10.0.0.3
+            [address-users]
+            10.3.20.15 = Library-PC-1
+            [group staff]
+            directory-groups = Staff
+            """))
+        let config = try PolicyLoader.load(configPath: directory.path + "/schoolgate.conf").config
+        let ldap = try #require(config.directory)
+        #expect(ldap.host == "dc1.school.local" && ldap.port == 389 && ldap.startTLS, "ldap:// means StartTLS")
+        #expect(ldap.bindPassword == "s3cret" && ldap.userAttribute == "sAMAccountName" && ldap.groupBase == "OU=Users,DC=school,DC=local")
+        let radius = try #require(config.radius)
+        #expect(radius.secret == "a-long-shared-secret-here" && radius.clients == ["10.0.0.2", "10.0.0.3"] && radius.listenPort == 1813)
+        #expect(config.addressUsers.map(\.user) == ["library-pc-1"])
+    }
+
+    @Test func namesWhatIsWrongInThem() throws {
+        let problems = try loadProblems(configText(categories: categories, groups: """
+            [directory]
+            url = http://dc1
+            bind-dn = CN=x
+            [radius]
+            secret = short
+            clients = not-an-address
+            [address-users]
+            10.0.0.300 = pc
+            [group staff]
+            """), in: TemporaryDirectory())
+        let messages = problems.map { "\($0.field ?? ""): \($0.message)" }
+        #expect(messages.contains { $0.hasPrefix("[directory] url: expected ldaps://") }, "\(messages)")
+        #expect(messages.contains { $0.hasPrefix("[directory] bind-dn: a bind-dn needs its bind-password-file") })
+        #expect(messages.contains { $0.hasPrefix("[directory] user-base:") })
+        #expect(messages.contains { $0.hasPrefix("[radius] secret: the shared secret must have at least 16 characters") })
+        #expect(messages.contains { $0.hasPrefix("[radius] clients: 'not-an-address' is not an IP address") })
+        #expect(messages.contains { $0.hasPrefix("[address-users] 10.0.0.300: '10.0.0.300' is not an address or range") })
+    }
+}
