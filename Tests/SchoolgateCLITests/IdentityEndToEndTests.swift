@@ -137,6 +137,7 @@ struct RadiusEndToEndTests {
         #expect(try send(radius, "start", user: "intruder", address: "127.0.0.1", secret: "the-wrong-secret-entirely") == "no answer",
                 "a forged message is dropped unanswered")
         try visit("signed-in")
+        _ = try Schoolgate.curl(["-o", "/dev/null", "-x", "http://127.0.0.1:\(ports.proxy)", "http://self-harm.filter-test.invalid/"])
         #expect(try send(radius, "stop", user: "ks3.pupil", address: "127.0.0.1") == "acknowledged")
         try visit("after")
         serve.signal(SIGTERM)
@@ -147,6 +148,8 @@ struct RadiusEndToEndTests {
         let shared = try Schoolgate.run(["visits", "--user", "shared-device", "--config", config, "--as", "dsl"]).stdout
         #expect(shared.contains("/before") && shared.contains("/after") && !shared.contains("/signed-in"), "\(shared)")
         #expect(try Schoolgate.run(["visits", "--user", "intruder", "--config", config, "--as", "dsl"]).stdout.contains("No visits"))
+        let incidents = try Schoolgate.run(["incidents", "list", "--user", "ks3.pupil", "--config", config, "--as", "dsl"]).stdout
+        #expect(incidents.contains("self-harm") && incidents.contains("ks3.pupil"), "the incident names the signed-in pupil: \(incidents)")
     }
 }
 

@@ -100,6 +100,9 @@ struct TransparentEndToEndTests {
         // A borrowed name: the SNI says elsewhere.test, which does not live at 10.200.2.2.
         let borrowed = try network.curl(["--resolve", "elsewhere.test:443:10.200.2.2", "https://elsewhere.test/fronted"])
         #expect(borrowed.contains("origin saw GET /fronted"), "flagged, not blocked, by default")
+        // Not TLS on 443: the configured action (block) closes it before anything goes upstream.
+        let plainOn443 = try network.curl(["-o", "/dev/null", "-w", "%{http_code}", "http://10.200.2.2:443/not-tls"])
+        #expect(plainOn443 == "000", "\(plainOn443)")
         serve.signal(SIGTERM)
         #expect(serve.wait() == 0)
 
@@ -110,6 +113,7 @@ struct TransparentEndToEndTests {
         #expect(record("gambling.filter-test.invalid")?["verdict"] as? String == "block")
         #expect(records.contains { $0["sni"] as? String == "school-site.test" && $0["method"] as? String == "CONNECT" && $0["host"] as? String == "10.200.2.2" })
         #expect(record("elsewhere.test")?["rule"] as? String == "destination-mismatch", "\(records)")
+        #expect(records.contains { $0["rule"] as? String == "tunnel-refused" && $0["host"] as? String == "10.200.2.2" && $0["sni"] == nil })
         let incidents = try Schoolgate.run(["incidents", "list", "--config", config, "--as", "dsl"]).stdout
         #expect(incidents.contains("bypass-attempt"), "\(incidents)")
     }
