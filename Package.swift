@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // The filter's brain: plain values in, a decision out. No NIO, no files, no clock.
@@ -33,7 +35,7 @@ let package = Package(
         // Tells the DSL: incident alerts to a webhook or a command, with retries and a record.
         .target(
             name: "SchoolgateAlerts",
-            dependencies: ["SchoolgatePolicy", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SchoolgatePolicy", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
         // Who is browsing: local users with scrypt hashes, verified credentials, guest consents.
         .target(
@@ -67,6 +69,7 @@ let package = Package(
             name: "SchoolgateProxy",
             dependencies: [
                 "SchoolgatePolicy", "SchoolgateIdentity",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -80,6 +83,8 @@ let package = Package(
                 "SchoolgatePolicy", "SchoolgateConfig", "SchoolgateProxy", "SchoolgateStore", "SchoolgateAlerts",
                 "SchoolgateIdentity", "SchoolgatePortal",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

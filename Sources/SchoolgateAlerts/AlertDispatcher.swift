@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import SchoolgatePolicy
@@ -62,8 +63,10 @@ public final class AlertDispatcher: Sendable {
                 var failure: String?
                 do {
                     try await target.deliver(payload(incident), timeout: settings.timeout)
+                    Counter(label: "schoolgate_alerts_delivered_total").increment()
                 } catch {
                     failure = "\(error)"
+                    Counter(label: "schoolgate_alert_failures_total").increment()
                     logger.warning("alert for incident \(incident.id) to \(target) failed: \(error)")
                 }
                 do {

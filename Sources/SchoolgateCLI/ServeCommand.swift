@@ -28,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info("loaded \(loaded.totalEntries) list entries in \(String(format: "%.2f", loaded.loadSeconds)) s from \(options.path)")
 
+        let admin = ServeAdmin()
+        admin.listsLoaded(loaded)
         let settings = loaded.config.proxy
         var configuration = ProxyConfiguration()
         configuration.host = settings.listenHost
@@ -111,6 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
             writer.submit(visit, sighting: decision.flatMap { IncidentSighting(visit: visit, decision: $0) })
             accessLog?.append(visit)
         })
+        try await admin.start(loaded.config.admin, shared: shared, writer: writer, logger: logger)
         let server = try await ProxyServer(shared: shared, threads: threads ?? System.coreCount)
         for address in server.interceptAddresses {
             FileHandle.standardOutput.write(Data("schoolgate: intercepting on \(address.ipAddress ?? "?"):\(address.port ?? 0)\n".utf8))
@@ -130,6 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let next = try PolicyLoader.load(configPath: configPath)
                 shared.replacePolicy(next.policy, calendar: next.calendar)
                 identity.reload(next.config, logger: logger)
+                admin.listsLoaded(next)
                 logger.info("reloaded \(configPath): \(next.totalEntries) list entries in \(String(format: "%.2f", next.loadSeconds)) s")
                 Task { try? await store.audit(AuditEntry(time: Date(), actor: "schoolgate (SIGHUP)", action: "config reload", detail: "\(configPath): \(next.totalEntries) list entries")) }
             } catch {
@@ -166,6 +170,7 @@ struct ServeCommand: AsyncParsableCommand {
         reload.cancel()
         try? await server.shutdown()
         await identity.shutdown()
+        await admin.shutdown()
         purging.cancel()
         alerting?.cancel()
         writing.cancel()

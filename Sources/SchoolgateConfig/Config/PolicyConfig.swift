@@ -38,6 +38,7 @@ public struct PolicyConfig: Sendable {
     public var authentication: AuthenticationSettings
     public var radius: RadiusSettings?
     public var directory: DirectorySettings?
+    public var admin: AdminSettings
     public var addressUsers: [(range: AddressRange, user: String)]
 
     public static let lockedOffWords: Set<String> = ["", "off", "no", "none", "false", "disabled", "disable", "0"]
@@ -62,6 +63,7 @@ public struct PolicyConfig: Sendable {
         var authentication = AuthenticationSettings(directory: directory)
         var radius: RadiusSettings?
         var directorySettings: DirectorySettings?
+        var admin = AdminSettings()
         var addressUsers: [(range: AddressRange, user: String)] = []
         for slot in LockedSlot.allCases {
             lockedPaths[slot] = Self.resolve("locked/\(slot.rawValue).txt", against: directory)
@@ -150,6 +152,8 @@ public struct PolicyConfig: Sendable {
                 authentication = AuthenticationSettings(section: section, file: file, directory: directory, problems: &problems)
             case "radius":
                 radius = RadiusSettings(section: section, file: file, directory: directory, problems: &problems)
+            case "admin":
+                admin = AdminSettings(section: section, file: file, problems: &problems)
             case "directory":
                 directorySettings = DirectorySettings(section: section, file: file, directory: directory, problems: &problems)
             case "address-users":
@@ -157,7 +161,7 @@ public struct PolicyConfig: Sendable {
             case "monitoring":
                 monitoring = MonitoringSettings(section: section, file: file, directory: directory, problems: &problems)
             default:
-                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, consent, authentication, directory, radius, address-users, lists, locked, category or group)")
+                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, consent, authentication, directory, radius, admin, address-users, lists, locked, category or group)")
             }
         }
 
@@ -176,6 +180,9 @@ public struct PolicyConfig: Sendable {
         let defaultGroup = school?.defaultGroup ?? groups.last?.name ?? ""
         if let school, let named = school.defaultGroup, !groups.contains(where: { $0.name == named }) {
             problem(school.line, "[school] default-group", "no group named '\(named)'")
+        }
+        if let listen = admin.listen, listen.port == proxy.listenPort, listen.host == proxy.listenHost || listen.host == "0.0.0.0" || proxy.listenHost == "0.0.0.0" {
+            problem(nil, "[admin] listen", "the admin address must not be the proxy's: metrics and health are for the school's monitoring, not for pupils' browsers")
         }
         var consent = ConsentSettings(section: consentSection, file: file, directory: directory, problems: &problems)
         if groups.contains(where: { $0.requires == .consent }) {
@@ -197,6 +204,7 @@ public struct PolicyConfig: Sendable {
         self.authentication = authentication
         self.radius = radius
         self.directory = directorySettings
+        self.admin = admin
         self.addressUsers = addressUsers
     }
 

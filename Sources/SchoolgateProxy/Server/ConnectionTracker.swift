@@ -35,6 +35,7 @@ final class ConnectionTracker: Sendable {
     }
 
     var openConnections: [Channel] { state.withLockedValue { Array($0.open.values) } }
+    public var openCount: Int { state.withLockedValue { $0.open.count } }
 }
 
 /// First in every client pipeline: admits the connection or closes it at once.

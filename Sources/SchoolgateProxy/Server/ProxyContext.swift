@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -61,6 +62,7 @@ public final class ProxyContext: Sendable {
     let now: @Sendable () -> Date
     let identity: IdentityServices
     let destinations: DestinationVerifier?
+    private let metrics = ProxyMetrics()
     private let visitSink: @Sendable (Visit, Decision?) -> Void
 
     /// `visitSink` gets every request and tunnel once it is over; it must not block (the
@@ -87,7 +89,11 @@ public final class ProxyContext: Sendable {
             category: exchange.decision.category, status: status, bytesIn: bytesIn, bytesOut: bytesOut,
             durationMilliseconds: max(0, Int(finished.timeIntervalSince(exchange.started) * 1000)))
         visitSink(visit, exchange.decision)
+        metrics.record(exchange, duration: finished.timeIntervalSince(exchange.started))
     }
+
+    /// Client connections open now, on every listener.
+    public var openConnections: Int { connections.openCount }
 
     /// Swaps in a new policy (a reload); requests already decided keep their decision.
     public func replacePolicy(_ policy: Policy, calendar: SchoolCalendar) {
@@ -118,6 +124,28 @@ public final class ProxyContext: Sendable {
         let request = PolicyRequest(group: group, user: user, host: host, path: path, port: port, time: time,
                                     isAuthenticated: who.authenticated, hasConsented: consented)
         return (policy.decide(request), user)
+    }
+}
+
+/// Requests and tunnels by decision and group, and how long they took, through swift-metrics
+/// (the `serve` command exports them for Prometheus). Handles are kept per label set: making
+/// one costs a lock and a lookup in the backend, once.
+final class ProxyMetrics: Sendable {
+    private let counters = NIOLockedValueBox<[String: Counter]>([:])
+    private let durations = Timer(label: "schoolgate_request_duration_seconds", preferredDisplayUnit: .seconds)
+
+    func record(_ exchange: Exchange, duration: TimeInterval) {
+        let kind = exchange.method == "CONNECT" ? "tunnel" : "http"
+        let verdict = exchange.decision.verdict.rawValue
+        let key = "\(kind)|\(verdict)|\(exchange.decision.group)"
+        let counter = counters.withLockedValue { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: "schoolgate_requests_total", dimensions: [("kind", kind), ("verdict", verdict), ("group", exchange.decision.group)])
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        durations.recordNanoseconds(Int64(max(0, duration) * 1_000_000_000))
     }
 }
 

@@ -19,6 +19,8 @@ public final class MonitoringWriter: Sendable {
         public var writtenVisits = 0
         public var writtenSightings = 0
         public var failedBatches = 0
+        /// The most recent write failed (and is being retried): the health check reports it.
+        public var lastWriteFailed = false
     }
 
     private struct State {
@@ -114,6 +116,7 @@ public final class MonitoringWriter: Sendable {
             state.withLock {
                 $0.stats.writtenVisits += visits.count
                 $0.stats.writtenSightings += sightings.count
+                $0.stats.lastWriteFailed = false
             }
             onStored?(ids)
             return true
@@ -121,6 +124,7 @@ public final class MonitoringWriter: Sendable {
             logger.error("monitoring store write failed, will retry: \(error)")
             state.withLock { state in
                 state.stats.failedBatches += 1
+                state.stats.lastWriteFailed = true
                 state.sightings.insert(contentsOf: sightings, at: 0)
                 // Visits go back in front if there is room; what does not fit is counted as dropped.
                 let room = max(0, capacity - state.visits.count)

@@ -17,6 +17,7 @@ enum Schoolgate {
             .replacingOccurrences(of: "users-file = ../var/users", with: "users-file = \(directory)/users")
             .replacingOccurrences(of: "terms = guest-terms.txt", with: "terms = \(repository)/config/guest-terms.txt")
             .replacingOccurrences(of: "listen = 127.0.0.1:8080", with: "listen = 127.0.0.1:0")
+            .replacingOccurrences(of: "listen = 127.0.0.1:9180", with: "listen = 127.0.0.1:0")
         let path = directory + "/schoolgate.conf"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -119,14 +120,16 @@ final class RunningSchoolgate {
 
     /// Reads `serve`'s output up to the line naming the proxy's port (the consent page's
     /// address lines may come first), and returns the consent page's port too when it had one.
-    func listeningPorts() -> (proxy: Int, consentPage: Int?, radius: Int?)? {
+    func listeningPorts() -> (proxy: Int, consentPage: Int?, radius: Int?, admin: Int?)? {
         var consentPage: Int?
         var radius: Int?
+        var admin: Int?
         while let line = nextLine() {
             let port = line.split(separator: ":").last.flatMap { Int($0) }
             if line.contains("consent page on"), consentPage == nil { consentPage = port }
             if line.contains("RADIUS accounting on") { radius = port }
-            if line.contains("listening on"), let port { return (port, consentPage, radius) }
+            if line.contains("admin on") { admin = port }
+            if line.contains("listening on"), let port { return (port, consentPage, radius, admin) }
         }
         return nil
     }

@@ -119,3 +119,17 @@ import Testing
         #expect(messages.contains { $0.hasPrefix("[address-users] 10.0.0.300: '10.0.0.300' is not an address or range") })
     }
 }
+
+@Suite struct AdminSettingsTests {
+    @Test func theAdminAddressIsNeverTheProxys() throws {
+        let categories = "[category gambling]\ndomains = \(Fixtures.path("plain.txt"))"
+        let problems = try loadProblems(configText(categories: categories, groups: """
+            [proxy]
+            listen = 0.0.0.0:3128
+            [admin]
+            listen = 127.0.0.1:3128
+            [group staff]
+            """), in: TemporaryDirectory())
+        #expect(problems.contains { $0.field == "[admin] listen" && $0.message.hasPrefix("the admin address must not be the proxy's") }, "\(problems)")
+    }
+}

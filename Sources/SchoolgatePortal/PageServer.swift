@@ -4,23 +4,26 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
-/// Serves the captive page on its own listeners, plain HTTP and (with a certificate) HTTPS,
-/// never on the proxy's port.
-public final class PortalServer: Sendable {
+/// The small web pages Schoolgate serves itself, each on listeners of its own and never on the
+/// proxy's port: the guests' consent page (HTTP and HTTPS) and the admin address (metrics,
+/// health). Each request is gathered whole (a small form at most) and answered by `responder`.
+public final class PageServer: Sendable {
+    public typealias Responder = @Sendable (PortalRequest) -> PortalResponse
     private let group: MultiThreadedEventLoopGroup
     private let channels: [Channel]
 
-    public init(portal: ConsentPortal, settings: PortalSettings, logger: Logger) async throws {
+    public init(responder: @escaping Responder, http: (host: String, port: Int), https: (host: String, port: Int, certificate: String, privateKey: String)? = nil,
+                purpose: String, logger: Logger) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.group = group
         var channels: [Channel] = []
         do {
-            channels.append(try await Self.bind(group: group, host: settings.httpHost, port: settings.httpPort, tls: nil, portal: portal))
-            if let https = settings.https {
+            channels.append(try await Self.bind(group: group, host: http.host, port: http.port, tls: nil, responder: responder))
+            if let https {
                 let chain = try NIOSSLCertificate.fromPEMFile(https.certificate).map { NIOSSLCertificateSource.certificate($0) }
                 let key = try NIOSSLPrivateKey(file: https.privateKey, format: .pem)
                 let tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
-                channels.append(try await Self.bind(group: group, host: https.host, port: https.port, tls: tls, portal: portal))
+                channels.append(try await Self.bind(group: group, host: https.host, port: https.port, tls: tls, responder: responder))
             }
         } catch {
             for channel in channels { try? await channel.close() }
@@ -28,10 +31,16 @@ public final class PortalServer: Sendable {
             throw error
         }
         self.channels = channels
-        logger.info("guest consent page listening", metadata: ["addresses": "\(channels.compactMap(\.localAddress).map { "\($0)" })"])
+        logger.info("\(purpose) listening", metadata: ["addresses": "\(channels.compactMap(\.localAddress).map { "\($0)" })"])
     }
 
-    private static func bind(group: EventLoopGroup, host: String, port: Int, tls: NIOSSLContext?, portal: ConsentPortal) async throws -> Channel {
+    /// The guests' consent page, as `settings` place it.
+    public convenience init(portal: ConsentPortal, settings: PortalSettings, logger: Logger) async throws {
+        try await self.init(responder: { portal.respond(to: $0) }, http: (settings.httpHost, settings.httpPort), https: settings.https,
+                            purpose: "guest consent page", logger: logger)
+    }
+
+    private static func bind(group: EventLoopGroup, host: String, port: Int, tls: NIOSSLContext?, responder: @escaping Responder) async throws -> Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -39,7 +48,7 @@ public final class PortalServer: Sendable {
                     if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(PortalHTTPHandler(portal: portal))
+                    try channel.pipeline.syncOperations.addHandler(PageHTTPHandler(responder: responder))
                 }
             }
             .bind(host: host, port: port)
@@ -55,19 +64,21 @@ public final class PortalServer: Sendable {
     }
 }
 
-/// Gathers one request (a small form at most) and hands it to the portal.
-final class PortalHTTPHandler: ChannelInboundHandler {
+public typealias PortalServer = PageServer
+
+/// Gathers one request (a small form at most) and hands it to the responder.
+final class PageHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let portal: ConsentPortal
+    private let responder: PageServer.Responder
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var tooLarge = false
     static let maxBody = 16 * 1024
 
-    init(portal: ConsentPortal) {
-        self.portal = portal
+    init(responder: @escaping PageServer.Responder) {
+        self.responder = responder
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -88,7 +99,7 @@ final class PortalHTTPHandler: ChannelInboundHandler {
                 let request = PortalRequest(method: head.method.rawValue, target: head.uri, headers: head.headers.map { ($0.name, $0.value) },
                                             body: body.readString(length: body.readableBytes) ?? "",
                                             client: context.channel.remoteAddress?.ipAddress ?? "")
-                response = portal.respond(to: request)
+                response = responder(request)
             }
             write(response, head: head, context: context)
         }

@@ -1,0 +1,77 @@
+import CoreMetrics
+import Foundation
+import Logging
+import Prometheus
+import SchoolgateConfig
+import SchoolgatePortal
+import SchoolgateProxy
+import SchoolgateStore
+import Synchronization
+
+/// `serve`'s admin address: metrics for Prometheus and `/healthz`, on their own listener.
+/// Counters the proxy and alerts keep through swift-metrics land in `registry`; figures that
+/// are read rather than counted (open connections, list sizes, the store's queue) are read
+/// when Prometheus asks.
+final class ServeAdmin: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let lists = Mutex<(stats: [CategoryStats], loaded: Date)>(([], Date()))
+    private let server = Mutex<PageServer?>(nil)
+    private let reported = Mutex<(dropped: Int, failed: Int)>((0, 0))
+
+    init() {
+        registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+
+    func listsLoaded(_ loaded: LoadedPolicy, at time: Date = Date()) {
+        lists.withLock { $0 = (loaded.stats, time) }
+    }
+
+    func start(_ settings: AdminSettings, shared: ProxyContext, writer: MonitoringWriter, logger: Logger) async throws {
+        guard let listen = settings.listen else { return }
+        let endpoint = AdminEndpoint(metrics: { self.render(shared: shared, writer: writer) }, health: { self.health(shared: shared, writer: writer) })
+        let page = try await PageServer(responder: { endpoint.respond(to: $0) }, http: listen, purpose: "admin (metrics, health)", logger: logger)
+        server.withLock { $0 = page }
+        if let address = page.localAddresses.first {
+            FileHandle.standardOutput.write(Data("schoolgate: admin on \(address.ipAddress ?? "?"):\(address.port ?? 0)\n".utf8))
+        }
+    }
+
+    private func render(shared: ProxyContext, writer: MonitoringWriter) -> String {
+        let stats = writer.stats
+        registry.makeGauge(name: "schoolgate_open_connections", help: "Client connections open now").set(Double(shared.openConnections))
+        registry.makeGauge(name: "schoolgate_store_queue_visits", help: "Visit records waiting to be stored").set(Double(stats.queuedVisits))
+        registry.makeGauge(name: "schoolgate_store_queue_incidents", help: "Incident sightings waiting to be stored").set(Double(stats.queuedSightings))
+        let (droppedDelta, failedDelta) = reported.withLock { last -> (Int, Int) in
+            defer { last = (stats.droppedVisits, stats.failedBatches) }
+            return (stats.droppedVisits - last.dropped, stats.failedBatches - last.failed)
+        }
+        registry.makeCounter(name: "schoolgate_store_visits_dropped_total", help: "Visit records lost because the store fell behind").increment(by: Int64(max(0, droppedDelta)))
+        registry.makeCounter(name: "schoolgate_store_failed_batches_total", help: "Store writes that failed and were retried").increment(by: Int64(max(0, failedDelta)))
+        let (categories, loaded) = lists.withLock { $0 }
+        for category in categories {
+            registry.makeGauge(name: "schoolgate_list_entries", labels: [("category", category.category)], help: "Entries per category")
+                .set(Double(category.entries))
+        }
+        registry.makeGauge(name: "schoolgate_lists_loaded_timestamp_seconds", help: "When the lists were last loaded (Unix time)")
+            .set(loaded.timeIntervalSince1970)
+        return registry.emitToString()
+    }
+
+    private func health(shared: ProxyContext, writer: MonitoringWriter) -> AdminEndpoint.Health {
+        let stats = writer.stats
+        let (categories, loaded) = lists.withLock { $0 }
+        let entries = categories.reduce(0) { $0 + $1.entries }
+        let healthy = !stats.lastWriteFailed && entries > 0
+        return AdminEndpoint.Health(healthy: healthy, details: [
+            "store": stats.lastWriteFailed ? "the last write failed; retrying" : "ok",
+            "lists": "\(entries) entries, loaded \(ISO8601DateFormatter().string(from: loaded))",
+            "connections": String(shared.openConnections),
+        ])
+    }
+
+    func shutdown() async {
+        let page = server.withLock { $0 }
+        try? await page?.shutdown()
+    }
+}
