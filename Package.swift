@@ -122,7 +122,7 @@ let package = Package(
             exclude: ["Support/origin.py", "Support/raw_client.py", "Support/tls_client.py", "Support/browser.py", "Fixtures"]
         ),
         // Drives the built `schoolgate` binary as a user would.
-        .testTarget(name: "SchoolgateCLITests", dependencies: ["SchoolgateStore", "SchoolgatePolicy", "SchoolgateTestSupport"], exclude: ["Support/radius_client.py", "Support/netns_origin.py"]),
+        .testTarget(name: "SchoolgateCLITests", dependencies: ["SchoolgateStore", "SchoolgatePolicy", "SchoolgateTestSupport"], exclude: ["Support/radius_client.py", "Support/netns_origin.py", "Support/steady_client.py"]),
         .testTarget(
             name: "SchoolgateAlertsTests",
             dependencies: ["SchoolgateAlerts", "SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log")],

@@ -50,3 +50,43 @@ struct ReloadEndToEndTests {
         #expect(audit.stdout.contains("config reload refused"))
     }
 }
+
+@Suite(.enabled(if: Schoolgate.isBuilt, "needs the built schoolgate binary"))
+struct ReloadUnderLoadTests {
+    @Test func noRequestFailsWhileTheConfigIsReloadedAgainAndAgain() async throws {
+        let directory = NSTemporaryDirectory() + "schoolgate-reload-load-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try Schoolgate.exampleConfig(in: directory)
+        let serve = try RunningSchoolgate(["serve", "--config", config, "--port", "0"])
+        let port = try #require(serve.listeningPorts()?.proxy)
+
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        client.arguments = ["python3", Schoolgate.repository + "/Tests/SchoolgateCLITests/Support/steady_client.py", String(port)]
+        let input = Pipe(), output = Pipe()
+        client.standardInput = input
+        client.standardOutput = output
+        client.standardError = FileHandle.nullDevice
+        try client.run()
+        _ = output.fileHandleForReading.availableData  // "ready"
+        // Five reloads of the full example config (its lists included) while the client browses.
+        for _ in 0..<5 {
+            try await Task.sleep(for: .milliseconds(400))
+            serve.signal(SIGHUP)
+        }
+        try await Task.sleep(for: .milliseconds(800))
+        try input.fileHandleForWriting.close()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        client.waitUntilExit()
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
+
+        let words = report.split(separator: " ")
+        let requests = words.count >= 4 ? Int(words[1]) ?? 0 : 0
+        #expect(requests > 50, "the client kept browsing throughout: \(report)")
+        #expect(report.hasPrefix("requests \(requests) failures 0 "), "\(report)")
+        let audit = try Schoolgate.run(["audit", "--config", config, "--as", "test"]).stdout
+        #expect(audit.components(separatedBy: "config reload ").count - 1 == 5 && !audit.contains("refused"), "\(audit)")
+    }
+}
