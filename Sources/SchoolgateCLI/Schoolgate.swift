@@ -7,7 +7,8 @@ struct Schoolgate: AsyncParsableCommand {
         abstract: "Content filter and monitoring proxy for schools.",
         subcommands: [
             ServeCommand.self, CheckCommand.self, IncidentsCommand.self, VisitsCommand.self, ReportCommand.self, AuditCommand.self, PurgeCommand.self,
-            ListsCommand.self, ConfigCommand.self, UsersCommand.self, ConsentCommand.self, PolicyCommand.self, DebugCommand.self,
+            ListsCommand.self, ConfigCommand.self, UsersCommand.self, ConsentCommand.self, PolicyCommand.self,
+            AllowCommand.self, BlockCommand.self, OverridesCommand.self, DebugCommand.self,
         ]
     )
 }

@@ -115,6 +115,13 @@ struct ServeCommand: AsyncParsableCommand {
         })
         try await admin.start(loaded.config.admin, shared: shared, writer: writer, logger: logger)
         let server = try await ProxyServer(shared: shared, threads: threads ?? System.coreCount)
+        // `schoolgate allow|block` from the CLI reaches the running proxy within seconds.
+        let overriding = Task {
+            while !Task.isCancelled {
+                if let active = try? await store.overrides(at: Date(), includingEnded: false) { shared.replaceOverrides(OverrideSet(active)) }
+                try? await Task.sleep(for: .seconds(5))
+            }
+        }
         for address in server.interceptAddresses {
             FileHandle.standardOutput.write(Data("schoolgate: intercepting on \(address.ipAddress ?? "?"):\(address.port ?? 0)\n".utf8))
         }
@@ -172,6 +179,7 @@ struct ServeCommand: AsyncParsableCommand {
         await identity.shutdown()
         await admin.shutdown()
         purging.cancel()
+        overriding.cancel()
         alerting?.cancel()
         writing.cancel()
         await writing.value

@@ -109,7 +109,7 @@ public struct ProxySettings: Sendable, Equatable {
     }
 
     /// `500ms`, `10s`, `30m`, `1h`, `2d`; a bare number is seconds.
-    static func duration(_ text: String) -> Double? {
+    public static func duration(_ text: String) -> Double? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3_600), ("d", 86_400)]
         let (number, scale) = units.first { trimmed.hasSuffix($0.0) }.map { (String(trimmed.dropLast($0.0.count)), $0.1) } ?? (trimmed, 1)

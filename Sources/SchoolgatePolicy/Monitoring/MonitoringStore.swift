@@ -66,6 +66,13 @@ public protocol MonitoringStore: Sendable {
     /// entry; returns how many ended.
     func revokeConsents(client: String?, by actor: String, at time: Date) async throws -> Int
 
+    /// Stores a local override, with an audit entry naming who, why and for how long.
+    func addOverride(_ override: PolicyOverride) async throws -> Int64
+    /// Overrides in force at `time`, or every override ever made (newest first) with `includingEnded`.
+    func overrides(at time: Date, includingEnded: Bool) async throws -> [PolicyOverride]
+    /// Ends an override early, with an audit entry.
+    func removeOverride(id: Int64, by actor: String, at time: Date) async throws -> PolicyOverride
+
     /// Deletes visits (and the guest agreements they were made under) before `visitsBefore`, closed incidents last seen before `incidentsBefore`,
     /// audit entries before `auditBefore`.
     func purge(visitsBefore: Date, incidentsBefore: Date, auditBefore: Date) async throws -> PurgeResult

@@ -15,6 +15,8 @@ public struct Decision: Sendable, Equatable, Codable {
         case consentRequired = "consent-required"
         case authenticationRequired = "authentication-required"
         case exception
+        /// The ICT manager's `schoolgate allow|block` for this site.
+        case localOverride = "local-override"
         case timeRuleAllow = "time-rule-allow"
         case timeRuleBlock = "time-rule-block"
         case blockedCategory = "blocked-category"

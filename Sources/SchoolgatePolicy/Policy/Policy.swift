@@ -1,3 +1,5 @@
+import Foundation
+
 /// A request as the policy sees it: plain values, with the time already in school-local form.
 public struct PolicyRequest: Sendable, Equatable {
     public var group: String
@@ -45,12 +47,13 @@ public enum LockedSlot: String, Sendable, Codable, CaseIterable {
 /// Order (README, "How a decision is made"):
 /// 1. locked lists (IWF, CTIRU): block, for every group, before anything else;
 /// 2. identity: a group that requires consent or authentication waits for it;
-/// 3. exception categories of the group: allow;
-/// 4. time rules in force now: allow or block their categories;
-/// 5. blocked categories: block;
-/// 6. flagged categories: allow, and raise an incident;
-/// 7. walled garden: block anything not allowed above;
-/// 8. otherwise allow.
+/// 3. the ICT manager's local overrides (`schoolgate allow|block`), the most specific first;
+/// 4. exception categories of the group: allow;
+/// 5. time rules in force now: allow or block their categories;
+/// 6. blocked categories: block;
+/// 7. flagged categories: allow, and raise an incident;
+/// 8. walled garden: block anything not allowed above;
+/// 9. otherwise allow.
 /// Flagged categories raise an incident whichever rule decides, so a DSL also hears about
 /// blocked attempts. When several entries match, the most specific (URL over domain, longer
 /// over shorter, expression last) is the one reported.
@@ -84,17 +87,19 @@ public struct Policy: Sendable {
 
     static let lockedCategories = Set(LockedSlot.allCases.map(\.category))
 
-    public func decide(_ request: PolicyRequest) -> Decision {
+    /// `overrides` are the ICT manager's local allow/block decisions; `instant` is when the
+    /// request is made, for the ones that end (none apply without it).
+    public func decide(_ request: PolicyRequest, overrides: OverrideSet = OverrideSet(), at instant: Date = .distantPast) -> Decision {
         var matches = index.matches(host: request.host, path: request.path)
         if matches.count > 1 { matches.sort(by: Self.moreSpecific) }
-        var decision = decide(request, matches: matches)
+        var decision = decide(request, matches: matches, override: overrides.lookup(request.host, group: request.group, at: instant))
         if decision.verdict == .allow || decision.verdict == .flag, let level = compiled[request.group]?.group.safeSearch {
             decision.connectTo = SafeSearch.enforcedHost(for: request.host, level: level)
         }
         return decision
     }
 
-    func decide(_ request: PolicyRequest, matches: [ListMatch]) -> Decision {
+    func decide(_ request: PolicyRequest, matches: [ListMatch], override: PolicyOverride? = nil) -> Decision {
         guard let compiled = compiled[request.group] else {
             return Decision(verdict: .block, rule: .unknownGroup, group: request.group)
         }
@@ -122,6 +127,14 @@ public struct Policy: Sendable {
             return Decision(verdict: .allow, rule: rule, group: group.name, match: match, ruleLocation: location)
         }
 
+        // Local overrides come after the locked lists and identity, before every list rule;
+        // a flagged category still raises its incident when an override allows the site.
+        if let override {
+            switch override.action {
+            case .allow: return allowing(.localOverride, override.match, nil)
+            case .block: return Decision(verdict: .block, rule: .localOverride, group: group.name, match: override.match, severity: flag?.1)
+            }
+        }
         if let exception = matches.first(where: { compiled.allowed.contains($0.source.category) }) {
             return allowing(.exception, exception, group.location)
         }

@@ -54,6 +54,7 @@ public final class ProxyContext: Sendable {
 
     private struct State {
         var policy: Policy
+        var overrides = OverrideSet()
         var calendar: SchoolCalendar
         /// School-local time of the current minute: the conversion through Foundation's calendar
         /// costs microseconds, and a decision needs it to the minute only.
@@ -97,7 +98,12 @@ public final class ProxyContext: Sendable {
 
     /// Swaps in a new policy (a reload); requests already decided keep their decision.
     public func replacePolicy(_ policy: Policy, calendar: SchoolCalendar) {
-        state.withLockedValue { $0 = State(policy: policy, calendar: calendar) }
+        state.withLockedValue { $0 = State(policy: policy, overrides: $0.overrides, calendar: calendar) }
+    }
+
+    /// The ICT manager's overrides in force (refreshed from the store every few seconds).
+    public func replaceOverrides(_ overrides: OverrideSet) {
+        state.withLockedValue { $0.overrides = overrides }
     }
 
     /// The decision for one request, and the name its visit is logged under.
@@ -105,11 +111,11 @@ public final class ProxyContext: Sendable {
         let instant = now()
         // Every time zone's offset is a whole number of minutes, so local minutes turn over with UTC ones.
         let epochMinute = Int64((instant.timeIntervalSince1970 / 60).rounded(.down))
-        let (policy, time) = state.withLockedValue { state -> (Policy, LocalTime) in
-            if let minute = state.minute, minute.epochMinute == epochMinute { return (state.policy, minute.local) }
+        let (policy, overrides, time) = state.withLockedValue { state -> (Policy, OverrideSet, LocalTime) in
+            if let minute = state.minute, minute.epochMinute == epochMinute { return (state.policy, state.overrides, minute.local) }
             let local = state.calendar.localTime(at: instant)
             state.minute = (epochMinute, local)
-            return (state.policy, local)
+            return (state.policy, state.overrides, local)
         }
         let address = client?.ipAddress
         var user = who.user ?? address.flatMap(identity.userAtAddress)
@@ -123,7 +129,7 @@ public final class ProxyContext: Sendable {
         }
         let request = PolicyRequest(group: group, user: user, host: host, path: path, port: port, time: time,
                                     isAuthenticated: who.authenticated, hasConsented: consented)
-        return (policy.decide(request), user)
+        return (policy.decide(request, overrides: overrides, at: instant), user)
     }
 }
 

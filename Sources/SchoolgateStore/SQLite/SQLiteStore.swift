@@ -81,6 +81,13 @@ public final class SQLiteStore: MonitoringStore {
                 CREATE INDEX consent_client ON consent(client, time);
                 """)
         }
+        migrator.registerMigration("v4 local overrides") { db in
+            try db.execute(sql: """
+                CREATE TABLE override (
+                    id INTEGER PRIMARY KEY, host TEXT NOT NULL, action TEXT NOT NULL, grp TEXT, category TEXT, reason TEXT NOT NULL,
+                    actor TEXT NOT NULL, created REAL NOT NULL, expires REAL, removed REAL);
+                """)
+        }
         return migrator
     }
 

@@ -34,3 +34,24 @@ import Testing
         #expect(try await store.consents(since: nil, limit: 10).map(\.consentedAt) == [t0 + 86_400])
     }
 }
+
+@Suite struct SQLiteStoreOverrideTests {
+    @Test func keepsOverridesWithWhoAndWhyAndEndsThemEarlyOnRequest() async throws {
+        let temporary = try TemporaryStore()
+        let store = temporary.store
+        let lesson = try await store.addOverride(PolicyOverride(host: "odds.example", action: .allow, group: "pupils-ks4", category: "maths",
+                                                                reason: "probability lesson", actor: "j.teacher", created: t0, expires: t0 + 3_600))
+        let blocked = try await store.addOverride(PolicyOverride(host: "game.example", action: .block, reason: "exam week", actor: "ict", created: t0))
+        #expect(try await store.overrides(at: t0 + 60, includingEnded: false).map(\.id) == [lesson, blocked])
+        #expect(try await store.overrides(at: t0 + 3_600, includingEnded: false).map(\.id) == [blocked], "the lesson's ended")
+        let removed = try await store.removeOverride(id: blocked, by: "ict", at: t0 + 120)
+        #expect(removed.removed == t0 + 120 && removed.host == "game.example")
+        await #expect(throws: StoreError.self) { try await store.removeOverride(id: blocked, by: "ict", at: t0 + 130) }
+        #expect(try await store.overrides(at: t0 + 200, includingEnded: false).map(\.id) == [lesson])
+        #expect(try await store.overrides(at: t0 + 200, includingEnded: true).count == 2)
+        let audit = try await store.auditTrail(since: nil, limit: 10).map { "\($0.actor) \($0.action): \($0.detail)" }
+        #expect(audit.contains { $0.hasPrefix("j.teacher override allow: #\(lesson) odds.example for pupils-ks4 until ") && $0.hasSuffix(": probability lesson") })
+        #expect(audit.contains("ict override block: #\(blocked) game.example for every group: exam week"))
+        #expect(audit.contains("ict override remove: #\(blocked) game.example"))
+    }
+}
