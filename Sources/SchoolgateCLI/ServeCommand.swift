@@ -8,6 +8,7 @@ import SchoolgateConfig
 import SchoolgatePolicy
 import SchoolgateProxy
 import SchoolgateStore
+import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -129,24 +130,40 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("listening on \(server.localAddress.map { "\($0)" } ?? "?")")
         FileHandle.standardOutput.write(Data("schoolgate: listening on \(server.localAddress?.ipAddress ?? configuration.host):\(server.localAddress?.port ?? configuration.port)\n".utf8))
 
+        // `schoolgate reload` finds this process by its pid file, beside the database.
+        let pidFile = ServeCommand.pidFile(for: monitoring.databasePath)
+        FileManager.default.createFile(atPath: pidFile, contents: Data("\(getpid())\n".utf8), attributes: [.posixPermissions: 0o644])
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+
         // SIGHUP (systemctl reload): build the new policy off the event loop, swap it in whole;
         // a config or list that fails keeps the old policy serving. Listening addresses and
         // the database need a restart.
         signal(SIGHUP, SIG_IGN)
         let configPath = options.path
         let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "schoolgate.reload"))
+        let current = Mutex(loaded)
         reload.setEventHandler {
             do {
                 let next = try PolicyLoader.load(configPath: configPath)
                 shared.replacePolicy(next.policy, calendar: next.calendar)
                 identity.reload(next.config, logger: logger)
                 admin.listsLoaded(next)
+                let changes = current.withLock { previous in
+                    defer { previous = next }
+                    return PolicyDiff.summary(from: previous, to: next)
+                }
                 logger.info("reloaded \(configPath): \(next.totalEntries) list entries in \(String(format: "%.2f", next.loadSeconds)) s")
-                Task { try? await store.audit(AuditEntry(time: Date(), actor: "schoolgate (SIGHUP)", action: "config reload", detail: "\(configPath): \(next.totalEntries) list entries")) }
+                Task {
+                    try? await store.audit(AuditEntry(time: Date(), actor: "schoolgate (reload)", action: "config reload",
+                                                      detail: "\(configPath): \(next.totalEntries) list entries; \(changes)"))
+                }
             } catch {
                 let problems = (error as? ConfigErrors)?.problems.map(\.description) ?? ["\(error)"]
                 logger.error("reload refused, the previous configuration keeps serving: \(problems.joined(separator: "; "))")
-                Task { try? await store.audit(AuditEntry(time: Date(), actor: "schoolgate (SIGHUP)", action: "config reload refused", detail: "\(problems.count) problem(s) in \(configPath)")) }
+                Task {
+                    try? await store.audit(AuditEntry(time: Date(), actor: "schoolgate (reload)", action: "config reload refused",
+                                                      detail: "\(problems.count) problem(s) in \(configPath): \(problems.prefix(3).joined(separator: "; "))"))
+                }
             }
         }
         reload.resume()
@@ -187,5 +204,9 @@ struct ServeCommand: AsyncParsableCommand {
         await logging?.value
         let stats = writer.stats
         logger.info("stopped: \(stats.writtenVisits) visits and \(stats.writtenSightings) incident sightings stored, \(stats.droppedVisits) visits dropped")
+    }
+
+    static func pidFile(for databasePath: String) -> String {
+        ((databasePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("schoolgate.pid")
     }
 }

