@@ -8,7 +8,7 @@ struct Schoolgate: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, CheckCommand.self, IncidentsCommand.self, VisitsCommand.self, ReportCommand.self, AuditCommand.self, PurgeCommand.self,
             ListsCommand.self, ConfigCommand.self, UsersCommand.self, ConsentCommand.self, PolicyCommand.self,
-            AllowCommand.self, BlockCommand.self, OverridesCommand.self, ReloadCommand.self, DebugCommand.self,
+            AllowCommand.self, BlockCommand.self, OverridesCommand.self, ReloadCommand.self, ComplianceCommand.self, DebugCommand.self,
         ]
     )
 }

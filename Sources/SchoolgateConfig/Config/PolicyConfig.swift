@@ -7,6 +7,10 @@ public struct SchoolSettings: Sendable {
     /// How a pupil asks for a site to be reviewed, shown on the block page.
     public var reviewContact: String
     public var defaultGroup: String
+    /// The people the DfE standards ask schools to name.
+    public var dsl: String?
+    public var ictLead: String?
+    public var governor: String?
 }
 
 public struct CategorySource: Sendable, Equatable {
@@ -52,6 +56,7 @@ public struct PolicyConfig: Sendable {
         }
 
         var school: (name: String, zone: TimeZone, contact: String, defaultGroup: String?, line: Int)?
+        var people: (dsl: String?, ictLead: String?, governor: String?) = (nil, nil, nil)
         var roots: [String: String] = [:]
         var categories: [CategoryConfig] = []
         var groupSections: [ConfigDocument.Section] = []
@@ -78,13 +83,14 @@ public struct PolicyConfig: Sendable {
                 let zoneName = values.take("timezone") ?? "Europe/London"
                 let contact = values.take("review-contact") ?? "ask your teacher or the ICT office"
                 let defaultGroup = values.take("default-group")
+                people = (values.take("dsl"), values.take("ict-lead"), values.take("governor"))
                 var zone = TimeZone(identifier: "Europe/London")!
                 if let parsed = TimeZone(identifier: zoneName) {
                     zone = parsed
                 } else {
                     problem(values.line("timezone"), "\(title) timezone", "unknown time zone '\(zoneName)' (use a name such as Europe/London)")
                 }
-                problems += values.unknown(expected: ["name", "timezone", "review-contact", "default-group"])
+                problems += values.unknown(expected: ["name", "timezone", "review-contact", "default-group", "dsl", "ict-lead", "governor"])
                 school = (name, zone, contact, defaultGroup, section.line)
             case "lists":
                 for entry in section.entries {
@@ -193,7 +199,8 @@ public struct PolicyConfig: Sendable {
         self.file = file
         self.school = SchoolSettings(
             name: school?.name ?? "Our school", timeZone: school?.zone ?? TimeZone(identifier: "Europe/London")!,
-            reviewContact: school?.contact ?? "ask your teacher or the ICT office", defaultGroup: defaultGroup)
+            reviewContact: school?.contact ?? "ask your teacher or the ICT office", defaultGroup: defaultGroup,
+            dsl: people.dsl, ictLead: people.ictLead, governor: people.governor)
         self.categories = categories
         self.groups = groups
         self.lockedPaths = lockedPaths
