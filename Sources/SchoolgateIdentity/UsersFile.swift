@@ -85,6 +85,9 @@ public struct UsersFile: Sendable, Equatable {
         let created = FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         guard created else { throw Problem(file: temporary, line: nil, message: "cannot be written") }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: temporary)
+        // Run as root (sudo), the new file keeps the old one's owner: the service must still read it.
+        var old = stat()
+        if stat(path, &old) == 0 { _ = chown(temporary, old.st_uid, old.st_gid) }
         guard rename(temporary, path) == 0 else {
             throw Problem(file: path, line: nil, message: "cannot be replaced: \(String(cString: strerror(errno)))")
         }
