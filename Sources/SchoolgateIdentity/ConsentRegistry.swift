@@ -66,10 +66,14 @@ public final class ConsentRegistry: Sendable {
             var sessions: [String: Session] = [:]
             for (client, record) in latest {
                 let known = state.sessions[client]
-                if let known, known.record.consentedAt > record.consentedAt {
+                // Times come back from the store through a Double: the same agreement may differ
+                // by a rounding error, so "newer" means newer by more than a millisecond.
+                let knownIsNewer = known.map { $0.record.consentedAt.timeIntervalSince(record.consentedAt) > 0.001 } ?? false
+                if let known, knownIsNewer {
                     sessions[client] = known
                 } else {
-                    let lastSeen = known.flatMap { $0.record.consentedAt == record.consentedAt ? $0.lastSeen : nil } ?? record.consentedAt
+                    let sameAgreement = known.map { abs($0.record.consentedAt.timeIntervalSince(record.consentedAt)) <= 0.001 } ?? false
+                    let lastSeen = sameAgreement ? known!.lastSeen : record.consentedAt
                     sessions[client] = Session(record: record, lastSeen: lastSeen)
                 }
             }
