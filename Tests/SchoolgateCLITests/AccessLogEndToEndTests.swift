@@ -1,4 +1,5 @@
 import Foundation
+import SchoolgateTestSupport
 import Testing
 
 private let hasGoAccess = Schoolgate.isBuilt && FileManager.default.isExecutableFile(atPath: "/usr/bin/goaccess")
@@ -7,8 +8,7 @@ private let hasGoAccess = Schoolgate.isBuilt && FileManager.default.isExecutable
 @Suite(.enabled(if: hasGoAccess, "needs the built schoolgate binary, curl and goaccess"))
 struct AccessLogEndToEndTests {
     @Test func goAccessReadsTheAccessLogAcrossARotation() async throws {
-        let directory = NSTemporaryDirectory() + "schoolgate-goaccess-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-goaccess")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = try Schoolgate.exampleConfig(in: directory)
 

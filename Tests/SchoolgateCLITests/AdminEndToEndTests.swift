@@ -1,11 +1,11 @@
 import Foundation
+import SchoolgateTestSupport
 import Testing
 
 @Suite(.enabled(if: Schoolgate.isBuilt && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs the built schoolgate binary and curl"))
 struct AdminEndToEndTests {
     @Test func metricsAndHealthOnTheAdminAddressOnly() throws {
-        let directory = NSTemporaryDirectory() + "schoolgate-admin-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-admin")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = try Schoolgate.exampleConfig(in: directory)
         let serve = try RunningSchoolgate(["serve", "--config", config, "--port", "0"])

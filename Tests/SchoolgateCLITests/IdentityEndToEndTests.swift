@@ -8,8 +8,7 @@ private let hasTools = Schoolgate.isBuilt && FileManager.default.isExecutableFil
 @Suite(.enabled(if: hasTools, "needs the built schoolgate binary and curl"))
 struct IdentityEndToEndTests {
     func temporaryDirectory() throws -> String {
-        let directory = NSTemporaryDirectory() + "schoolgate-identity-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-identity")
         return directory
     }
 
@@ -111,8 +110,7 @@ struct RadiusEndToEndTests {
     }
 
     @Test func aWiFiSignInNamesTheUserOfAnAddressUntilItStops() throws {
-        let directory = NSTemporaryDirectory() + "schoolgate-radius-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-radius")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = try Schoolgate.exampleConfig(in: directory)
         try (try String(contentsOfFile: config, encoding: .utf8) + """
@@ -157,8 +155,7 @@ struct RadiusEndToEndTests {
 struct DirectoryEndToEndTests {
     @Test func aDirectoryAccountSignsInAndGetsItsDirectoryGroupsPolicy() throws {
         let slapd = try TestDirectory()
-        let directory = NSTemporaryDirectory() + "schoolgate-ldap-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-ldap")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = try Schoolgate.exampleConfig(in: directory)
         try "service-password-1\n".write(toFile: directory + "/ldap-password", atomically: true, encoding: .utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import SchoolgateTestSupport
 import Testing
 @testable import SchoolgatePolicy
 @testable import SchoolgateStore
@@ -13,8 +14,7 @@ struct MonitoringEndToEndTests {
     }
 
     func temporaryDirectory() throws -> String {
-        let directory = NSTemporaryDirectory() + "schoolgate-cli-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-cli")
         return directory
     }
 

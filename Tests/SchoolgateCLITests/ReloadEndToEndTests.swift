@@ -1,11 +1,11 @@
 import Foundation
+import SchoolgateTestSupport
 import Testing
 
 @Suite(.enabled(if: Schoolgate.isBuilt && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs the built schoolgate binary and curl"))
 struct ReloadEndToEndTests {
     @Test func sighupSwapsInANewPolicyAndABadOneChangesNothing() async throws {
-        let directory = NSTemporaryDirectory() + "schoolgate-reload-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-reload")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         func write(_ blocked: String) throws {
             try "\(blocked)\n".write(toFile: directory + "/blocked", atomically: true, encoding: .utf8)
@@ -54,8 +54,7 @@ struct ReloadEndToEndTests {
 @Suite(.enabled(if: Schoolgate.isBuilt, "needs the built schoolgate binary"))
 struct ReloadUnderLoadTests {
     @Test func noRequestFailsWhileTheConfigIsReloadedAgainAndAgain() async throws {
-        let directory = NSTemporaryDirectory() + "schoolgate-reload-load-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-reload-load")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = try Schoolgate.exampleConfig(in: directory)
         let serve = try RunningSchoolgate(["serve", "--config", config, "--port", "0"])
@@ -94,8 +93,7 @@ struct ReloadUnderLoadTests {
 @Suite(.enabled(if: Schoolgate.isBuilt, "needs the built schoolgate binary"))
 struct ReloadCommandTests {
     @Test func reloadSaysWhatChangedOrWhyItWasRefused() throws {
-        let directory = NSTemporaryDirectory() + "schoolgate-reload-command-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-reload-command")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = try Schoolgate.exampleConfig(in: directory)
         let original = try String(contentsOfFile: config, encoding: .utf8)

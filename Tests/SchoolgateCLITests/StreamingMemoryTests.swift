@@ -1,4 +1,5 @@
 import Foundation
+import SchoolgateTestSupport
 import Testing
 
 /// The proxy as its own process, so that its peak memory can be read on its own.
@@ -6,8 +7,7 @@ import Testing
                 && FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "needs the built schoolgate binary, curl and openssl"))
 struct StreamingMemoryTests {
     @Test func aOneGigabyteDownloadPassesInConstantMemory() async throws {
-        let directory = NSTemporaryDirectory() + "schoolgate-stream-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-stream")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // The proxy tests' loopback origin, which streams /stream/N in 64 KiB writes.
         let script = Schoolgate.repository + "/Tests/SchoolgateProxyTests/Support/origin.py"

@@ -1,4 +1,5 @@
 import Foundation
+import SchoolgateTestSupport
 import Testing
 
 /// Three network namespaces of the test's own: a client, a router running schoolgate with
@@ -70,8 +71,7 @@ final class TestNetwork {
 @Suite(.enabled(if: Schoolgate.isBuilt && TestNetwork.isPermitted, "needs root, ip netns, iptables and the built schoolgate binary"))
 struct TransparentEndToEndTests {
     @Test func interceptedTrafficIsDecidedOnHostAndSNIAndLoggedPerDevice() throws {
-        let directory = NSTemporaryDirectory() + "schoolgate-netns-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TestShell.temporaryDirectory("schoolgate-netns")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let certificate = try Schoolgate.shell("openssl req -x509 -newkey rsa:2048 -nodes -keyout \(directory)/key.pem -out \(directory)/cert.pem -days 2 -subj /CN=school-site.test 2>&1")
         try #require(certificate.status == 0, "\(certificate.stdout)")

@@ -76,7 +76,7 @@ public final class TestDirectory {
         ldapPort = Int.random(in: 20_000..<30_000)
         ldapsPort = ldapPort + 10_000
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
-        try Self.shell("openssl req -x509 -newkey rsa:2048 -nodes -keyout \(folder)/key.pem -out \(folder)/cert.pem -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1")
+        try TestShell.run("openssl req -x509 -newkey rsa:2048 -nodes -keyout \(folder)/key.pem -out \(folder)/cert.pem -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1")
         try """
             include /etc/ldap/schema/core.schema
             include /etc/ldap/schema/cosine.schema
@@ -99,7 +99,7 @@ public final class TestDirectory {
             ppolicy_use_lockout
             """.write(toFile: folder + "/slapd.conf", atomically: true, encoding: .utf8)
         try Self.data.write(toFile: folder + "/data.ldif", atomically: true, encoding: .utf8)
-        try Self.shell("/usr/sbin/slapadd -f \(folder)/slapd.conf -l \(folder)/data.ldif")
+        try TestShell.run("/usr/sbin/slapadd -f \(folder)/slapd.conf -l \(folder)/data.ldif")
         try start()
     }
 
@@ -114,7 +114,7 @@ public final class TestDirectory {
         self.process = process
         // Ready when the LDAPS port accepts.
         for _ in 0..<100 {
-            if (try? Self.shell("exec 3<>/dev/tcp/127.0.0.1/\(ldapsPort)")) != nil { return }
+            if (try? TestShell.run("exec 3<>/dev/tcp/127.0.0.1/\(ldapsPort)")) != nil { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "slapd did not start"])
@@ -125,23 +125,6 @@ public final class TestDirectory {
         if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process?.waitUntilExit()
         process = nil
-    }
-
-    @discardableResult
-    static func shell(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", command]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(command): \(text)"]) }
-        return text
     }
 
     deinit {

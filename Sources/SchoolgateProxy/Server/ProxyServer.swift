@@ -27,20 +27,14 @@ public final class ProxyServer: Sendable {
             }.bind(host: configuration.host, port: configuration.port).get()
             bound.append(channel)
             if let listen = configuration.interceptHTTP {
-                bound.append(try await Self.bootstrap(group) { channel in
-                    OriginalDestination.read(channel).flatMapThrowing { destination in
-                        try Self.refuseLoops(destination, channel: channel)
-                        try Self.addHTTPHandlers(channel, shared: shared, intercepted: destination)
-                    }
-                }.bind(host: listen.host, port: listen.port).get())
+                bound.append(try await Self.bindIntercepting(group, listen) { channel, destination in
+                    try Self.addHTTPHandlers(channel, shared: shared, intercepted: destination)
+                })
             }
             if let listen = configuration.interceptTLS {
-                bound.append(try await Self.bootstrap(group) { channel in
-                    OriginalDestination.read(channel).flatMapThrowing { destination in
-                        try Self.refuseLoops(destination, channel: channel)
-                        try Self.addInterceptedTLSHandlers(channel, shared: shared, destination: destination)
-                    }
-                }.bind(host: listen.host, port: listen.port).get())
+                bound.append(try await Self.bindIntercepting(group, listen) { channel, destination in
+                    try Self.addInterceptedTLSHandlers(channel, shared: shared, destination: destination)
+                })
             }
         } catch {
             for channel in bound { try? await channel.close() }
@@ -48,6 +42,18 @@ public final class ProxyServer: Sendable {
             throw error
         }
         interceptChannels = Array(bound.dropFirst())
+    }
+
+    /// A listener for redirected traffic: each connection's original destination is read back
+    /// before its handlers are added.
+    private static func bindIntercepting(_ group: EventLoopGroup, _ listen: (host: String, port: Int),
+                                         _ addHandlers: @escaping @Sendable (Channel, SocketAddress) throws -> Void) async throws -> Channel {
+        try await bootstrap(group) { channel in
+            OriginalDestination.read(channel).flatMapThrowing { destination in
+                try Self.refuseLoops(destination, channel: channel)
+                try addHandlers(channel, destination)
+            }
+        }.bind(host: listen.host, port: listen.port).get()
     }
 
     private static func bootstrap(_ group: EventLoopGroup, _ initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) -> ServerBootstrap {

@@ -1,4 +1,5 @@
 import Foundation
+import SchoolgateTestSupport
 
 /// The built `schoolgate` binary, beside the test bundle.
 enum Schoolgate {
@@ -23,19 +24,13 @@ enum Schoolgate {
         return path
     }
 
-    /// Runs a shell command line to completion; stdout and stderr together.
+    /// Runs a shell command line to completion; stdout and stderr together, and its status.
     static func shell(_ command: String) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
+        do {
+            return Output(status: 0, stdout: try TestShell.run(command), stderr: "")
+        } catch let failed as TestShell.Failed {
+            return Output(status: failed.status, stdout: failed.output, stderr: "")
+        }
     }
 
     struct Output {
