@@ -4,7 +4,7 @@ import SchoolgateConfig
 
 struct ListsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "lists", abstract: "Inspect the filter lists.", subcommands: [Stats.self])
+        commandName: "lists", abstract: "Inspect and update the filter lists.", subcommands: [Stats.self, ListsUpdateCommand.self])
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Entries per category and how long loading took.")

@@ -47,7 +47,12 @@ public struct PolicyConfig: Sendable {
 
     public static let lockedOffWords: Set<String> = ["", "off", "no", "none", "false", "disabled", "disable", "0"]
 
-    public init(document: ConfigDocument) throws(ConfigErrors) {
+    /// Named list roots from `[lists]`, resolved.
+    public var listRoots: [String: String]
+    public var listUpdates: [ListUpdateSource]
+
+    /// `rootOverrides` points list roots elsewhere (a freshly downloaded copy being checked).
+    public init(document: ConfigDocument, rootOverrides: [String: String] = [:]) throws(ConfigErrors) {
         var problems: [ConfigProblem] = []
         let file = document.file
         let directory = (file as NSString).deletingLastPathComponent
@@ -69,6 +74,7 @@ public struct PolicyConfig: Sendable {
         var radius: RadiusSettings?
         var directorySettings: DirectorySettings?
         var admin = AdminSettings()
+        var updateSections: [ConfigDocument.Section] = []
         var addressUsers: [(range: AddressRange, user: String)] = []
         for slot in LockedSlot.allCases {
             lockedPaths[slot] = Self.resolve("locked/\(slot.rawValue).txt", against: directory)
@@ -98,7 +104,7 @@ public struct PolicyConfig: Sendable {
                         problem(entry.line, "\(title) \(entry.key)", "list root names use a-z, 0-9, '-' and '_'")
                         continue
                     }
-                    roots[entry.key] = Self.resolve(entry.value, against: directory)
+                    roots[entry.key] = rootOverrides[entry.key] ?? Self.resolve(entry.value, against: directory)
                 }
             case "locked":
                 for entry in section.entries {
@@ -158,6 +164,8 @@ public struct PolicyConfig: Sendable {
                 authentication = AuthenticationSettings(section: section, file: file, directory: directory, problems: &problems)
             case "radius":
                 radius = RadiusSettings(section: section, file: file, directory: directory, problems: &problems)
+            case "list-updates":
+                updateSections.append(section)
             case "admin":
                 admin = AdminSettings(section: section, file: file, problems: &problems)
             case "directory":
@@ -167,7 +175,7 @@ public struct PolicyConfig: Sendable {
             case "monitoring":
                 monitoring = MonitoringSettings(section: section, file: file, directory: directory, problems: &problems)
             default:
-                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, consent, authentication, directory, radius, admin, address-users, lists, locked, category or group)")
+                problem(section.line, title, "unknown section (expected school, proxy, monitoring, alerts, consent, authentication, directory, radius, admin, address-users, list-updates, lists, locked, category or group)")
             }
         }
 
@@ -190,6 +198,7 @@ public struct PolicyConfig: Sendable {
         if let listen = admin.listen, listen.port == proxy.listenPort, listen.host == proxy.listenHost || listen.host == "0.0.0.0" || proxy.listenHost == "0.0.0.0" {
             problem(nil, "[admin] listen", "the admin address must not be the proxy's: metrics and health are for the school's monitoring, not for pupils' browsers")
         }
+        let listUpdates = updateSections.flatMap { ListUpdateSource.parse($0, file: file, roots: roots, problems: &problems) }
         var consent = ConsentSettings(section: consentSection, file: file, directory: directory, problems: &problems)
         if groups.contains(where: { $0.requires == .consent }) {
             consent.readTerms(file: file, line: consentSection?.line, problems: &problems)
@@ -212,6 +221,8 @@ public struct PolicyConfig: Sendable {
         self.radius = radius
         self.directory = directorySettings
         self.admin = admin
+        self.listRoots = roots
+        self.listUpdates = listUpdates
         self.addressUsers = addressUsers
     }
 

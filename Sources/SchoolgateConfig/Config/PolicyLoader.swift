@@ -28,7 +28,7 @@ public struct LoadedPolicy: Sendable {
 public enum PolicyLoader {
     /// Reads the config and every list it names. Throws `ConfigErrors` for anything that must
     /// stop a load: a config problem, an unreadable list file, or a category left empty.
-    public static func load(configPath: String) throws(ConfigErrors) -> LoadedPolicy {
+    public static func load(configPath: String, rootOverrides: [String: String] = [:]) throws(ConfigErrors) -> LoadedPolicy {
         let started = Date()
         let text: String
         do {
@@ -37,7 +37,7 @@ public enum PolicyLoader {
             throw ConfigErrors([ConfigProblem(file: configPath, line: nil, field: nil, message: "cannot read the config file: \(Self.reason(error))")])
         }
         let document = try ConfigDocument(file: configPath, text: text)
-        let config = try PolicyConfig(document: document)
+        let config = try PolicyConfig(document: document, rootOverrides: rootOverrides)
 
         var reader = ListReader()
         var stats: [CategoryStats] = []

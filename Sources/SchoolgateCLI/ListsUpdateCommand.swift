@@ -1,0 +1,177 @@
+import ArgumentParser
+import Crypto
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import SchoolgateConfig
+import SchoolgatePolicy
+
+/// `schoolgate lists update`: fetch the configured lists, check them, swap them in whole, keep
+/// the last good copy, and have the running proxy reload. Any failure changes nothing.
+struct ListsUpdateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update", abstract: "Download the lists in [list-updates], verify them, swap them in and reload the proxy.")
+    @OptionGroup var options: MonitoringOptions
+    @Argument(help: "Only these sources (default: all).") var names: [String] = []
+    @Flag(help: "Do not ask the running proxy to reload afterwards.") var noReload = false
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func run() async throws {
+        let (store, settings) = try options.store()
+        let sources = settings.listUpdates.filter { names.isEmpty || names.contains($0.name) }
+        guard !sources.isEmpty else {
+            printError("schoolgate: nothing to update: no [list-updates] sources" + (names.isEmpty ? "" : " named \(names.joined(separator: ", "))"))
+            throw ExitCode(2)
+        }
+        var staged: [(ListUpdateSource, String)] = []
+        defer { for (_, path) in staged { try? FileManager.default.removeItem(atPath: path) } }
+        do {
+            for source in sources {
+                let download = try await Self.download(source)
+                defer { try? FileManager.default.removeItem(atPath: download) }
+                staged.append((source, try Self.stage(source, download: download)))
+            }
+            // The whole config, read with the new copies, must load as it will in the proxy.
+            let overrides = Dictionary(uniqueKeysWithValues: staged.map { ($0.0.name, $0.1) })
+            let checked: LoadedPolicy
+            do {
+                checked = try PolicyLoader.load(configPath: options.config.path, rootOverrides: overrides)
+            } catch {
+                throw Failure(description: "the new lists do not load: " + error.problems.prefix(3).map(\.description).joined(separator: "; "))
+            }
+            for (source, path) in staged { try Self.swap(path, into: source.target) }
+            staged.removeAll()
+            let summary = sources.map(\.name).joined(separator: ", ") + ": \(checked.totalEntries) list entries in all"
+            try await options.audited(store, action: "lists update", detail: summary)
+            print("Updated \(summary). The previous copies are kept beside them (.previous).")
+        } catch {
+            try? await options.audited(store, action: "lists update failed", detail: "\(error)")
+            printError("schoolgate: lists update failed, nothing was changed: \(error)")
+            throw ExitCode(1)
+        }
+        if !noReload, FileManager.default.fileExists(atPath: ServeCommand.pidFile(for: settings.monitoring.databasePath)) {
+            var reload = try ReloadCommand.parse(["--config", options.config.path, "--as", options.who])
+            try await reload.run()
+        }
+    }
+
+    /// Fetches to a temporary file beside the target, showing progress on a terminal, and
+    /// checks its size and (when configured) its SHA-256.
+    static func download(_ source: ListUpdateSource) async throws -> String {
+        let path = source.target + ".download"
+        let receiver = try DownloadReceiver(path: path, name: source.name)
+        let session = URLSession(configuration: .ephemeral, delegate: receiver, delegateQueue: nil)
+        defer { session.finishTasksAndInvalidate() }
+        let (total, digest) = try await receiver.run(session.dataTask(with: source.url))
+        guard total >= source.minimumBytes else {
+            throw Failure(description: "\(source.name): only \(total) bytes (at least \(source.minimumBytes) expected)")
+        }
+        if let sha256 = source.sha256, sha256 != digest {
+            throw Failure(description: "\(source.name): checksum \(digest) is not the configured \(sha256)")
+        }
+        return path
+    }
+
+    /// Unpacks an archive (or copies a file) into `target.new`: its single top folder, as UT1's
+    /// `blacklists/`, becomes the root.
+    static func stage(_ source: ListUpdateSource, download: String) throws -> String {
+        let staging = source.target + ".new"
+        try? FileManager.default.removeItem(atPath: staging)
+        guard source.isArchive else {
+            try FileManager.default.copyItem(atPath: download, toPath: staging)
+            return staging
+        }
+        let unpack = staging + ".unpack"
+        try? FileManager.default.removeItem(atPath: unpack)
+        try FileManager.default.createDirectory(atPath: unpack, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: unpack) }
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-xzf", download, "-C", unpack, "--no-same-owner", "--no-same-permissions"]
+        tar.standardOutput = FileHandle.nullDevice
+        tar.standardError = FileHandle.nullDevice
+        try tar.run()
+        tar.waitUntilExit()
+        guard tar.terminationStatus == 0 else { throw Failure(description: "\(source.name): the archive could not be unpacked (tar exit \(tar.terminationStatus))") }
+        let top = try FileManager.default.contentsOfDirectory(atPath: unpack).filter { !$0.hasPrefix(".") }
+        var isFolder: ObjCBool = false
+        let root = top.count == 1 && FileManager.default.fileExists(atPath: unpack + "/" + top[0], isDirectory: &isFolder) && isFolder.boolValue
+            ? unpack + "/" + top[0] : unpack
+        try FileManager.default.moveItem(atPath: root, toPath: staging)
+        return staging
+    }
+
+    /// The new copy takes the target's place; the old one is kept as `.previous`.
+    static func swap(_ staged: String, into target: String) throws {
+        let previous = target + ".previous"
+        try? FileManager.default.removeItem(atPath: previous)
+        if FileManager.default.fileExists(atPath: target) { try FileManager.default.moveItem(atPath: target, toPath: previous) }
+        try FileManager.default.moveItem(atPath: staged, toPath: target)
+    }
+}
+
+/// Writes a download to disk as it arrives, hashing it and counting bytes for the progress line.
+final class DownloadReceiver: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    // Touched on the session's delegate queue only, one callback at a time.
+    private let file: FileHandle
+    private let name: String
+    private var hasher = SHA256()
+    private var total = 0
+    private var expected: Int64 = -1
+    private var failure: String?
+    private var continuation: CheckedContinuation<(Int, String), any Error>?
+    private let showProgress = isatty(STDERR_FILENO) == 1
+
+    init(path: String, name: String) throws {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        guard let file = FileHandle(forWritingAtPath: path) else { throw ListsUpdateCommand.Failure(description: "\(path) cannot be written") }
+        self.file = file
+        self.name = name
+    }
+
+    func run(_ task: URLSessionDataTask) async throws -> (Int, String) {
+        try await withCheckedThrowingContinuation { continuation in
+            self.continuation = continuation
+            task.resume()
+        }
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        if status != 200 {
+            failure = "\(name): \(response.url?.absoluteString ?? "the server") answered \(status)"
+            completionHandler(.cancel)
+            return
+        }
+        expected = response.expectedContentLength
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        hasher.update(data: data)
+        file.write(data)
+        total += data.count
+        if showProgress {
+            let of = expected > 0 ? " of \(expected / 1_048_576) MB" : ""
+            FileHandle.standardError.write(Data("\r\(name): \(total / 1_048_576) MB\(of)".utf8))
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        try? file.close()
+        if showProgress { FileHandle.standardError.write(Data("\r\(name): \(total) bytes\n".utf8)) }
+        if let failure {
+            continuation?.resume(throwing: ListsUpdateCommand.Failure(description: failure))
+        } else if let error {
+            continuation?.resume(throwing: ListsUpdateCommand.Failure(description: "\(name): download failed: \(error.localizedDescription)"))
+        } else {
+            continuation?.resume(returning: (total, hasher.finalize().map { String(format: "%02x", $0) }.joined()))
+        }
+        continuation = nil
+    }
+}
