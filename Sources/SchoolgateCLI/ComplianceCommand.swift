@@ -17,7 +17,7 @@ struct ComplianceCommand: AsyncParsableCommand {
     static let reviewAction = "filtering and monitoring review"
 
     func run() async throws {
-        let (store, _) = try options.store()
+        let (store, _) = try await options.store()
         let loaded = try options.config.load()
         let now = Date()
         if let note = recordReview {
@@ -45,7 +45,7 @@ struct ComplianceCommand: AsyncParsableCommand {
         }
     }
 
-    static func facts(store: SQLiteStore, minimumSeverity: Severity, now: Date) async throws -> MonitoringFacts {
+    static func facts(store: any MonitoringStore, minimumSeverity: Severity, now: Date) async throws -> MonitoringFacts {
         let week = try await store.report(since: now - 7 * 86_400, top: 1)
         let incidents = try await store.incidents(IncidentQuery(minimumSeverity: minimumSeverity, since: now - 30 * 86_400, limit: 1_000))
         var alerted = 0, failures = 0

@@ -29,7 +29,7 @@ struct UsersCommand: AsyncParsableCommand {
 
     /// Loads the file, applies `change`, saves it whole, and records who did what.
     static func change(_ options: MonitoringOptions, action: String, name: String, _ change: (inout UsersFile) throws -> Void) async throws {
-        let (store, settings) = try options.store()
+        let (store, settings) = try await options.store()
         let path = settings.authentication.usersFile
         var users: UsersFile
         do {
@@ -121,7 +121,7 @@ struct ConsentCommand: AsyncParsableCommand {
         @Option(help: "At most this many.") var limit = 500
 
         func run() async throws {
-            let (store, settings) = try options.store()
+            let (store, settings) = try await options.store()
             let zone = settings.school.timeZone
             let start = try WhenArgument.parse(since, timeZone: zone)
             try await options.audited(store, action: "view consents", detail: "since \(WhenArgument.format(start, timeZone: zone))")
@@ -149,7 +149,7 @@ struct ConsentCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (store, _) = try options.store()
+            let (store, _) = try await options.store()
             let count = try await store.revokeConsents(client: all ? nil : client, by: options.who, at: Date())
             if options.json { print(try jsonText(["revoked": count])); return }
             print("Ended \(count) agreement(s).")

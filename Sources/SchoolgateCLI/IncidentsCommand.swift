@@ -19,7 +19,7 @@ struct IncidentsCommand: AsyncParsableCommand {
         @Option(help: "At most this many.") var limit = 50
 
         func run() async throws {
-            let (store, settings) = try options.store()
+            let (store, settings) = try await options.store()
             let zone = settings.school.timeZone
             let query = IncidentQuery(statuses: status.isEmpty ? nil : status, minimumSeverity: severity, subject: user,
                                       since: try since.map { try WhenArgument.parse($0, timeZone: zone) }, limit: limit)
@@ -40,7 +40,7 @@ struct IncidentsCommand: AsyncParsableCommand {
         @Argument var id: Int64
 
         func run() async throws {
-            let (store, settings) = try options.store()
+            let (store, settings) = try await options.store()
             let zone = settings.school.timeZone
             try await options.audited(store, action: "view incident", detail: "incident \(id) with context")
             guard let incident = try await store.incident(id: id) else { throw ValidationError("no incident \(id)") }
@@ -124,7 +124,7 @@ struct IncidentsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (store, settings) = try options.store()
+            let (store, settings) = try await options.store()
             let zone = settings.school.timeZone
             try await options.audited(store, action: "export incidents", detail: "csv" + (since.map { " since \($0)" } ?? ""))
             let incidents = try await store.incidents(IncidentQuery(since: try since.map { try WhenArgument.parse($0, timeZone: zone) }, limit: Int.max))
@@ -141,7 +141,7 @@ struct IncidentsCommand: AsyncParsableCommand {
 }
 
 private func act(_ options: MonitoringOptions, _ id: Int64, _ action: IncidentAction) async throws {
-    let (store, _) = try options.store()
+    let (store, _) = try await options.store()
     do {
         let incident = try await store.update(incident: id, action, by: options.who, at: Date())
         print("Incident \(incident.id) is \(incident.status.rawValue)" + (incident.assignee.map { ", assigned to \($0)" } ?? "") + ".")

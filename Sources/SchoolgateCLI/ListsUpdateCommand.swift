@@ -21,7 +21,7 @@ struct ListsUpdateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (store, settings) = try options.store()
+        let (store, settings) = try await options.store()
         let sources = settings.listUpdates.filter { names.isEmpty || names.contains($0.name) }
         guard !sources.isEmpty else {
             printError("schoolgate: nothing to update: no [list-updates] sources" + (names.isEmpty ? "" : " named \(names.joined(separator: ", "))"))
@@ -53,7 +53,7 @@ struct ListsUpdateCommand: AsyncParsableCommand {
             printError("schoolgate: lists update failed, nothing was changed: \(error)")
             throw ExitCode(1)
         }
-        if !noReload, FileManager.default.fileExists(atPath: ServeCommand.pidFile(for: settings.monitoring.databasePath)) {
+        if !noReload, FileManager.default.fileExists(atPath: ServeCommand.pidFile(in: settings.monitoring.stateDirectory)) {
             var reload = try ReloadCommand.parse(["--config", options.config.path, "--as", options.who])
             try await reload.run()
         }

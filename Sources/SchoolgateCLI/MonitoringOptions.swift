@@ -3,6 +3,7 @@ import Foundation
 import SchoolgateConfig
 import SchoolgatePolicy
 import SchoolgateStore
+import Logging
 
 /// `--config` and `--as`, and the store and audit trail every DSL command goes through.
 struct MonitoringOptions: ParsableArguments {
@@ -34,10 +35,10 @@ struct MonitoringOptions: ParsableArguments {
         }
     }
 
-    func store() throws -> (SQLiteStore, PolicyConfig) {
+    func store() async throws -> (any MonitoringStore, PolicyConfig) {
         let settings = try settings()
         do {
-            return (try SQLiteStore(path: settings.monitoring.databasePath), settings)
+            return (try await StoreOpener.open(settings.monitoring), settings)
         } catch {
             printError("schoolgate: \(error)")
             throw ExitCode(2)
@@ -45,7 +46,7 @@ struct MonitoringOptions: ParsableArguments {
     }
 
     /// Writes the audit entry first: a view that cannot be audited is not shown.
-    func audited(_ store: SQLiteStore, action: String, detail: String) async throws {
+    func audited(_ store: any MonitoringStore, action: String, detail: String) async throws {
         try await store.audit(AuditEntry(time: Date(), actor: who, action: action, detail: detail))
     }
 }
@@ -87,4 +88,18 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
             index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
         }.joined(separator: "  ")
     }.joined(separator: "\n")
+}
+
+/// The store the config names: the SQLite file, or a trust's PostgreSQL database.
+enum StoreOpener {
+    static func open(_ monitoring: MonitoringSettings, logger: Logger = Logger(label: "schoolgate")) async throws -> any MonitoringStore {
+        guard let postgres = monitoring.postgres else { return try SQLiteStore(path: monitoring.databasePath) }
+        return try await PostgresStore(settings: .init(host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password,
+                                                       database: postgres.database, schema: postgres.schema, requireTLS: postgres.requireTLS), logger: logger)
+    }
+
+    /// What the log and messages call it: the file, or the server and database (never a password).
+    static func describe(_ monitoring: MonitoringSettings) -> String {
+        monitoring.postgres.map { "postgres://\($0.user)@\($0.host):\($0.port)/\($0.database) (schema \($0.schema))" } ?? monitoring.databasePath
+    }
 }

@@ -14,7 +14,7 @@ struct OverrideOptions: ParsableArguments {
     @Option(name: .customLong("for"), help: "For this long only: 50m, 2h, 7d (default: until removed).") var duration: String?
 
     func record(_ action: PolicyOverride.Action) async throws {
-        let (store, settings) = try monitoring.store()
+        let (store, settings) = try await monitoring.store()
         let host: HostName
         do {
             host = site.contains("://") ? try RequestURL(parsing: site).host : try HostName(site)
@@ -75,7 +75,7 @@ struct OverridesCommand: AsyncParsableCommand {
         @Flag(help: "Include ended and removed ones.") var all = false
 
         func run() async throws {
-            let (store, settings) = try options.store()
+            let (store, settings) = try await options.store()
             let now = Date()
             let overrides = try await store.overrides(at: now, includingEnded: all)
             if options.json { print(try jsonText(overrides)); return }
@@ -94,7 +94,7 @@ struct OverridesCommand: AsyncParsableCommand {
         @Argument var id: Int64
 
         func run() async throws {
-            let (store, _) = try options.store()
+            let (store, _) = try await options.store()
             do {
                 let removed = try await store.removeOverride(id: id, by: options.who, at: Date())
                 print("Ended override #\(id) (\(removed.action.rawValue) \(removed.host)). The running proxy applies it within 5 s.")

@@ -12,7 +12,7 @@ struct VisitsCommand: AsyncParsableCommand {
     @Option(help: "At most this many.") var limit = 1_000
 
     func run() async throws {
-        let (store, settings) = try options.store()
+        let (store, settings) = try await options.store()
         let zone = settings.school.timeZone
         let from = try since.map { try WhenArgument.parse($0, timeZone: zone) } ?? Date() - 86_400
         let to = try until.map { try WhenArgument.parse($0, timeZone: zone) } ?? Date()
@@ -34,7 +34,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: "At most this many.") var limit = 200
 
     func run() async throws {
-        let (store, settings) = try options.store()
+        let (store, settings) = try await options.store()
         let zone = settings.school.timeZone
         // Reading the trail is itself recorded, before it is read.
         try await options.audited(store, action: "view audit trail", detail: since.map { "since \($0)" } ?? "latest")
@@ -51,7 +51,7 @@ struct PurgeCommand: AsyncParsableCommand {
     @OptionGroup var options: MonitoringOptions
 
     func run() async throws {
-        let (store, settings) = try options.store()
+        let (store, settings) = try await options.store()
         let monitoring = settings.monitoring
         let retention = Retention(visitDays: monitoring.visitRetentionDays, incidentDays: monitoring.incidentRetentionDays, auditDays: monitoring.auditRetentionDays)
         let result = try await retention.purge(store, now: Date(), actor: options.who)
@@ -67,7 +67,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "How many to list in each table.") var top = 10
 
     func run() async throws {
-        let (store, settings) = try options.store()
+        let (store, settings) = try await options.store()
         let zone = settings.school.timeZone
         let start = try WhenArgument.parse(since, timeZone: zone)
         try await options.audited(store, action: "view report", detail: "since \(WhenArgument.format(start, timeZone: zone))")

@@ -12,8 +12,8 @@ struct ReloadCommand: AsyncParsableCommand {
     @Option(help: "How long to wait for the verdict, in seconds.") var wait = 60
 
     func run() async throws {
-        let (store, settings) = try options.store()
-        let pidFile = ServeCommand.pidFile(for: settings.monitoring.databasePath)
+        let (store, settings) = try await options.store()
+        let pidFile = ServeCommand.pidFile(in: settings.monitoring.stateDirectory)
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
               kill(pid, 0) == 0 else {
             printError("schoolgate: no running schoolgate serve found (no live process in \(pidFile))")

@@ -54,9 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.reviewContact = loaded.config.school.reviewContact
 
         let monitoring = loaded.config.monitoring
-        let store: SQLiteStore
+        let store: any MonitoringStore
         do {
-            store = try SQLiteStore(path: monitoring.databasePath)
+            store = try await StoreOpener.open(monitoring, logger: logger)
         } catch {
             printError("schoolgate: the monitoring database cannot be opened: \(error)")
             throw ExitCode(2)
@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
                 try? await Task.sleep(for: .seconds(86_400))
             }
         }
-        logger.info("monitoring to \(monitoring.databasePath)")
+        logger.info("monitoring to \(StoreOpener.describe(monitoring))")
         let alertSettings = loaded.config.alerts
         var alerting: Task<Void, Never>?
         if alertSettings.isConfigured {
@@ -131,7 +131,7 @@ struct ServeCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data("schoolgate: listening on \(server.localAddress?.ipAddress ?? configuration.host):\(server.localAddress?.port ?? configuration.port)\n".utf8))
 
         // `schoolgate reload` finds this process by its pid file, beside the database.
-        let pidFile = ServeCommand.pidFile(for: monitoring.databasePath)
+        let pidFile = ServeCommand.pidFile(in: monitoring.stateDirectory)
         FileManager.default.createFile(atPath: pidFile, contents: Data("\(getpid())\n".utf8), attributes: [.posixPermissions: 0o644])
         defer { try? FileManager.default.removeItem(atPath: pidFile) }
 
@@ -206,7 +206,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("stopped: \(stats.writtenVisits) visits and \(stats.writtenSightings) incident sightings stored, \(stats.droppedVisits) visits dropped")
     }
 
-    static func pidFile(for databasePath: String) -> String {
-        ((databasePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("schoolgate.pid")
+    static func pidFile(in stateDirectory: String) -> String {
+        (stateDirectory as NSString).appendingPathComponent("schoolgate.pid")
     }
 }

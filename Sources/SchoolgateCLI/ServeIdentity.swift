@@ -23,7 +23,7 @@ final class ServeIdentity: Sendable {
     /// The directory's connections (each sign-in check opens one, from the thread pool).
     private let directoryGroup: MultiThreadedEventLoopGroup
 
-    init(config: PolicyConfig, store: SQLiteStore, logger: Logger) async throws {
+    init(config: PolicyConfig, store: any MonitoringStore, logger: Logger) async throws {
         var services = IdentityServices()
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()

@@ -9,6 +9,11 @@ import Foundation
 /// longer than what it audits. Open incidents are never purged.
 public struct MonitoringSettings: Sendable, Equatable {
     public var databasePath: String
+    /// `database = postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME]`: a store shared by a
+    /// trust's schools, its password in `database-password-file`. Nil: the SQLite file.
+    public var postgres: PostgresLocation?
+    /// Where `serve` keeps its pid file: beside the SQLite file, or `state-directory`.
+    public var stateDirectory: String
     /// The Squid-format access log; nil when switched off.
     public var accessLogPath: String?
     public var foldWindowSeconds: TimeInterval = 3_600
@@ -16,11 +21,22 @@ public struct MonitoringSettings: Sendable, Equatable {
     public var incidentRetentionDays = 365
     public var auditRetentionDays = 730
 
-    static let settings = ["database", "access-log", "fold-window", "visit-retention", "incident-retention", "audit-retention"]
+    public struct PostgresLocation: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var user: String
+        public var password: String?
+        public var database: String
+        public var schema: String
+        public var requireTLS: Bool
+    }
+
+    static let settings = ["database", "database-password-file", "state-directory", "access-log", "fold-window", "visit-retention", "incident-retention", "audit-retention"]
 
     init(defaultDirectory directory: String) {
         databasePath = PolicyConfig.resolve("/var/lib/schoolgate/schoolgate.sqlite", against: directory)
         accessLogPath = "/var/log/schoolgate/access.log"
+        stateDirectory = (databasePath as NSString).deletingLastPathComponent
     }
 
     init(section: ConfigDocument.Section, file: String, directory: String, problems: inout [ConfigProblem]) {
@@ -30,8 +46,30 @@ public struct MonitoringSettings: Sendable, Equatable {
             problems.append(ConfigProblem(file: file, line: values.line(key), field: "[monitoring] \(key)", message: message))
         }
         if let path = values.take("database") {
-            if path.isEmpty { problem("database", "needs a file path") } else { databasePath = PolicyConfig.resolve(path, against: directory) }
+            if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
+                if let url = URLComponents(string: path), let host = url.host, !host.isEmpty, let user = url.user, url.path.count > 1 {
+                    let options = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+                    postgres = PostgresLocation(host: host, port: url.port ?? 5432, user: user, password: nil, database: String(url.path.dropFirst()),
+                                                schema: options["schema"] ?? "schoolgate", requireTLS: options["sslmode"] == "require")
+                } else {
+                    problem("database", "expected postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME&sslmode=require]")
+                }
+            } else if path.isEmpty {
+                problem("database", "needs a file path or a postgres:// URL")
+            } else {
+                databasePath = PolicyConfig.resolve(path, against: directory)
+                stateDirectory = (databasePath as NSString).deletingLastPathComponent
+            }
         }
+        if let path = values.take("database-password-file") {
+            let resolved = PolicyConfig.resolve(path, against: directory)
+            if let text = try? String(contentsOfFile: resolved, encoding: .utf8) {
+                postgres?.password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            } else {
+                problem("database-password-file", "\(resolved) cannot be read")
+            }
+        }
+        if let path = values.take("state-directory") { stateDirectory = PolicyConfig.resolve(path, against: directory) }
         if let path = values.take("access-log") {
             accessLogPath = ["", "off", "none", "no"].contains(path.lowercased()) ? nil : PolicyConfig.resolve(path, against: directory)
         }

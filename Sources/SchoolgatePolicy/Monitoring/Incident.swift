@@ -129,3 +129,16 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         self.detail = detail
     }
 }
+
+extension IncidentAction {
+    /// The audit trail's line for an action on incident `id` (notes are not repeated there).
+    public static func describe(_ action: IncidentAction, id: Int64) -> String {
+        switch action {
+        case .acknowledge: "incident \(id)"
+        case .assign(let person): "incident \(id) to \(person)"
+        case .note: "incident \(id): note added"
+        case .escalate(let target): "incident \(id) to \(target)"
+        case .close(let outcome): "incident \(id): \(outcome)"
+        }
+    }
+}

@@ -36,6 +36,13 @@ public struct PolicyOverride: Sendable, Equatable, Codable {
         self.removed = removed
     }
 
+    /// The audit trail's line for it: what, for whom, until when, and why.
+    public func auditDetail(id: Int64) -> String {
+        let scope = group.map { "for \($0)" } ?? "for every group"
+        let until = expires.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+        return "#\(id) \(host) \(scope)\(until): \(reason)"
+    }
+
     public func isActive(at time: Date) -> Bool {
         removed == nil && created <= time && (expires.map { time < $0 } ?? true)
     }

@@ -10,10 +10,8 @@ extension SQLiteStore {
                 """, arguments: [override.host, override.action.rawValue, override.group, override.category, override.reason, override.actor,
                                  override.created.timeIntervalSince1970, override.expires?.timeIntervalSince1970])
             let id = db.lastInsertedRowID
-            let scope = override.group.map { "for \($0)" } ?? "for every group"
-            let until = override.expires.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
             try Self.insertAudit(AuditEntry(time: override.created, actor: override.actor, action: "override \(override.action.rawValue)",
-                                            detail: "#\(id) \(override.host) \(scope)\(until): \(override.reason)"), db: db)
+                                            detail: override.auditDetail(id: id)), db: db)
             return id
         }
     }

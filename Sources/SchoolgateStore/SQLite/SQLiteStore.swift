@@ -151,18 +151,8 @@ public final class SQLiteStore: MonitoringStore {
                 try db.execute(sql: "INSERT INTO incident_note (incident_id, time, author, text) VALUES (?, ?, ?, ?)",
                                arguments: [id, time.timeIntervalSince1970, actor, text])
             }
-            try Self.insertAudit(AuditEntry(time: time, actor: actor, action: "incident \(action.name)", detail: Self.describe(action, id: id)), db: db)
+            try Self.insertAudit(AuditEntry(time: time, actor: actor, action: "incident \(action.name)", detail: IncidentAction.describe(action, id: id)), db: db)
             return updated
-        }
-    }
-
-    private static func describe(_ action: IncidentAction, id: Int64) -> String {
-        switch action {
-        case .acknowledge: "incident \(id)"
-        case .assign(let person): "incident \(id) to \(person)"
-        case .note: "incident \(id): note added"
-        case .escalate(let target): "incident \(id) to \(target)"
-        case .close(let outcome): "incident \(id): \(outcome)"
         }
     }
 
