@@ -142,6 +142,7 @@ if FileManager.default.fileExists(atPath: ut1 + "/global_usage") {
     let configText = try String(contentsOfFile: example, encoding: .utf8)
         .replacingOccurrences(of: "ut1 = ../blocklists/ut1-starter", with: "ut1 = \(ut1)")
         .replacingOccurrences(of: "local = ../blocklists/schoolgate", with: "local = \((example as NSString).deletingLastPathComponent)/../blocklists/schoolgate")
+        .replacingOccurrences(of: "terms = guest-terms.txt", with: "terms = \((example as NSString).deletingLastPathComponent)/guest-terms.txt")
     try configText.write(toFile: directory + "/ut1.conf", atomically: true, encoding: .utf8)
     let before = residentMegabytes()
     var ut1Loaded: LoadedPolicy!

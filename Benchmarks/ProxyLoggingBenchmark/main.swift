@@ -49,6 +49,7 @@ let originPort = origin.localAddress!.port!
 let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let configText = try String(contentsOf: example.appendingPathComponent("config/schoolgate.conf"), encoding: .utf8)
     .replacingOccurrences(of: "../blocklists/", with: example.appendingPathComponent("blocklists").path + "/")
+    .replacingOccurrences(of: "terms = guest-terms.txt", with: "terms = " + example.appendingPathComponent("config/guest-terms.txt").path)
 try configText.write(toFile: directory + "/schoolgate.conf", atomically: true, encoding: .utf8)
 let loaded = try PolicyLoader.load(configPath: directory + "/schoolgate.conf")
 try """
