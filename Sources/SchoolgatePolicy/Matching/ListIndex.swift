@@ -27,7 +27,11 @@ public struct ListMatch: Sendable, Equatable, Codable {
 /// a `urls` entry covers its host (and subdomains) with the path at or below it, on segment
 /// boundaries; expressions are case-insensitive regular expressions over `host/path`; an
 /// exception entry (adblock `@@`) removes its category from a name it covers.
-public struct ListIndex: Sendable {
+///
+/// A class, not a struct: a decision hands the index to closures several times, and copying a
+/// struct of a dozen arrays meant a dozen retains and releases each time (a quarter of a
+/// decision's cost); a class is one.
+public final class ListIndex: Sendable {
     public let sources: [ListSource]
     let domains: FingerprintTable
     let exceptions: FingerprintTable
@@ -39,6 +43,18 @@ public struct ListIndex: Sendable {
     /// Bit n is set when some domain entry (of any table) has n labels (63: that many or more).
     /// Suffixes of other lengths cannot match, so their lookups, each a likely cache miss, are skipped.
     let labelCounts: UInt64
+
+    init(sources: [ListSource], domains: FingerprintTable, exceptions: FingerprintTable, urlHosts: FingerprintTable, urls: FingerprintTable,
+         expressions: [(source: UInt32, pattern: String, regex: NSRegularExpression)], sourceSets: [[UInt32]], labelCounts: UInt64) {
+        self.sources = sources
+        self.domains = domains
+        self.exceptions = exceptions
+        self.urlHosts = urlHosts
+        self.urls = urls
+        self.expressions = expressions
+        self.sourceSets = sourceSets
+        self.labelCounts = labelCounts
+    }
 
     public static let empty = ListIndex(
         sources: [], domains: .empty, exceptions: .empty, urlHosts: .empty, urls: .empty,
