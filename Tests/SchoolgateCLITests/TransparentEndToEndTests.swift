@@ -117,4 +117,38 @@ struct TransparentEndToEndTests {
         let incidents = try Schoolgate.run(["incidents", "list", "--config", config, "--as", "dsl"]).stdout
         #expect(incidents.contains("bypass-attempt"), "\(incidents)")
     }
+
+    @Test func aGuestOnTheInterceptedNetworkAgreesFirstAndIsResetUntilThen() throws {
+        let directory = try TestShell.temporaryDirectory("schoolgate-netns-guest")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let certificate = try Schoolgate.shell("openssl req -x509 -newkey rsa:2048 -nodes -keyout \(directory)/key.pem -out \(directory)/cert.pem -days 2 -subj /CN=school-site.test 2>&1")
+        try #require(certificate.status == 0, "\(certificate.stdout)")
+        let network = TestNetwork()
+        try network.up(certificates: directory)
+        let config = try Schoolgate.exampleConfig(in: directory)
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: "addresses = 10.99.0.0/16", with: "addresses = 10.99.0.0/16, 10.200.1.0/24")
+            .replacingOccurrences(of: "connect-ports = 443", with: "connect-ports = 443\nintercept-http = 0.0.0.0:3129\nintercept-tls = 0.0.0.0:3130")
+            // The consent page on the router's guest-side address, which the firewall leaves alone.
+            .replacingOccurrences(of: "listen = 127.0.0.1:0\n# https-listen", with: "listen = 10.200.1.1:0\n# https-listen")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let serve = try RunningSchoolgate(["netns", "exec", network.router, Schoolgate.binary, "serve", "--config", config, "--port", "0"], executable: "/usr/sbin/ip")
+        let ports = try #require(serve.listeningPorts())
+        let page = "http://10.200.1.1:\(try #require(ports.consentPage))/"
+
+        let redirected = try network.curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--resolve", "school-site.test:80:10.200.2.2", "http://school-site.test/"])
+        #expect(redirected == "302 \(page)", "\(redirected)")
+        let refused = try Schoolgate.shell("ip netns exec \(network.client) curl -sS -k --max-time 10 --resolve school-site.test:443:10.200.2.2 https://school-site.test/ 2>&1")
+        #expect(refused.stdout.contains("reset"), "refused fast, with a reset: \(refused.stdout)")
+
+        let form = try network.curl([page])
+        let token = try #require(form.range(of: "name=\"token\" value=\"").map { String(form[$0.upperBound...].prefix { $0 != "\"" }) })
+        #expect(try network.curl(["-o", "/dev/null", "-w", "%{http_code}", "--data", "token=\(token)&agree=yes&name=Visitor", page + "accept"]) == "303")
+        let secure = try network.curl(["--resolve", "school-site.test:443:10.200.2.2", "https://school-site.test/after-consent"])
+        #expect(secure == "origin saw GET /after-consent host=school-site.test\n", "\(secure)")
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
+        let visits = try Schoolgate.run(["visits", "--user", "guest:Visitor", "--config", config, "--as", "dsl"]).stdout
+        #expect(visits.contains("10.200.2.2:443"), "the guest's tunnel is logged by the name they gave: \(visits)")
+    }
 }

@@ -146,7 +146,9 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func refuse(context: ChannelHandlerContext, reason: String, rule: Decision.Rule = .tunnelRefused, raisesIncident: Bool = false) {
         if case .closed = state { return }
         state = .closed
-        if exchange.decision.verdict != .block {
+        // A refusal of the tunnel's own (its ClientHello, its SNI) is recorded as such; one the
+        // policy already made (blocked, needs consent) keeps its rule.
+        if exchange.decision.verdict == .allow || exchange.decision.verdict == .flag {
             let bypass = raisesIncident ? shared.configuration.bypassSeverity : nil
             exchange.decision = Decision(verdict: .block, rule: rule, group: exchange.decision.group,
                                          match: bypass == nil ? exchange.decision.match : nil, severity: bypass ?? exchange.decision.severity)
@@ -155,7 +157,14 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
         // Reasons carry no host names: what was visited belongs in the visit log, where viewing
         // it is audited, not in debug output.
         shared.logger.debug("tunnel refused", metadata: ["rule": "\(rule.rawValue)", "reason": "\(reason)"])
-        context.close(promise: nil)
+        // Intercepted: the device thinks it reached the server, so a reset (not a quiet close)
+        // tells it at once that this connection is refused.
+        if intercepted, let provider = context.channel as? SocketOptionProvider {
+            let channel = context.channel
+            provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
     }
 
     private func connect(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
