@@ -55,6 +55,14 @@ final class TestNetwork {
         _ = out.fileHandleForReading.availableData
     }
 
+    /// A network with its origin serving a self-signed certificate made in `directory`.
+    static func started(in directory: String) throws -> TestNetwork {
+        try TestShell.run("openssl req -x509 -newkey rsa:2048 -nodes -keyout \(directory)/key.pem -out \(directory)/cert.pem -days 2 -subj /CN=school-site.test")
+        let network = TestNetwork()
+        try network.up(certificates: directory)
+        return network
+    }
+
     /// curl from the client namespace; `resolve` pins a name to the origin as the client's DNS would.
     func curl(_ arguments: [String]) throws -> String {
         try Schoolgate.shell((["ip", "netns", "exec", client, "curl", "-s", "-k", "--max-time", "10"] + arguments).map { "'\($0)'" }.joined(separator: " ")).stdout
@@ -73,10 +81,7 @@ struct TransparentEndToEndTests {
     @Test func interceptedTrafficIsDecidedOnHostAndSNIAndLoggedPerDevice() throws {
         let directory = try TestShell.temporaryDirectory("schoolgate-netns")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let certificate = try Schoolgate.shell("openssl req -x509 -newkey rsa:2048 -nodes -keyout \(directory)/key.pem -out \(directory)/cert.pem -days 2 -subj /CN=school-site.test 2>&1")
-        try #require(certificate.status == 0, "\(certificate.stdout)")
-        let network = TestNetwork()
-        try network.up(certificates: directory)
+        let network = try TestNetwork.started(in: directory)
 
         let config = try Schoolgate.exampleConfig(in: directory)
         var text = try String(contentsOfFile: config, encoding: .utf8)
@@ -121,10 +126,7 @@ struct TransparentEndToEndTests {
     @Test func aGuestOnTheInterceptedNetworkAgreesFirstAndIsResetUntilThen() throws {
         let directory = try TestShell.temporaryDirectory("schoolgate-netns-guest")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let certificate = try Schoolgate.shell("openssl req -x509 -newkey rsa:2048 -nodes -keyout \(directory)/key.pem -out \(directory)/cert.pem -days 2 -subj /CN=school-site.test 2>&1")
-        try #require(certificate.status == 0, "\(certificate.stdout)")
-        let network = TestNetwork()
-        try network.up(certificates: directory)
+        let network = try TestNetwork.started(in: directory)
         let config = try Schoolgate.exampleConfig(in: directory)
         let text = try String(contentsOfFile: config, encoding: .utf8)
             .replacingOccurrences(of: "addresses = 10.99.0.0/16", with: "addresses = 10.99.0.0/16, 10.200.1.0/24")
