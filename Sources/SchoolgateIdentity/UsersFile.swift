@@ -10,12 +10,14 @@ public struct UsersFile: Sendable, Equatable {
         public var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
     }
 
-    /// Lower-cased user name → hash, in file order.
-    public private(set) var users: [(name: String, hash: PasswordHash)]
-
-    public static func == (a: UsersFile, b: UsersFile) -> Bool {
-        a.users.map(\.name) == b.users.map(\.name) && a.users.map(\.hash) == b.users.map(\.hash)
+    public struct Account: Sendable, Equatable {
+        /// Lower-cased.
+        public var name: String
+        public var hash: PasswordHash
     }
+
+    /// In file order.
+    public private(set) var users: [Account]
 
     public init() { users = [] }
 
@@ -46,7 +48,7 @@ public struct UsersFile: Sendable, Equatable {
             guard result.hash(for: name) == nil else {
                 throw Problem(file: file, line: index + 1, message: "user '\(name)' appears twice")
             }
-            result.users.append((name.lowercased(), hash))
+            result.users.append(Account(name: name.lowercased(), hash: hash))
         }
         return result
     }
@@ -62,7 +64,7 @@ public struct UsersFile: Sendable, Equatable {
 
     public mutating func set(_ name: String, hash: PasswordHash) {
         let key = name.lowercased()
-        if let index = users.firstIndex(where: { $0.name == key }) { users[index].hash = hash } else { users.append((key, hash)) }
+        if let index = users.firstIndex(where: { $0.name == key }) { users[index].hash = hash } else { users.append(Account(name: key, hash: hash)) }
     }
 
     @discardableResult

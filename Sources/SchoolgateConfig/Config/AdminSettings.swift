@@ -1,12 +1,8 @@
 /// The `[admin]` section: where Prometheus metrics (`/metrics`) and the health check
 /// (`/healthz`) are served. Loopback by default; never the proxy's own address and port.
-public struct AdminSettings: Sendable, Equatable {
+public struct AdminSettings: Sendable {
     /// Off unless configured (the example config turns it on, on loopback).
     public var listen: (host: String, port: Int)?
-
-    public static func == (a: AdminSettings, b: AdminSettings) -> Bool {
-        a.listen?.host == b.listen?.host && a.listen?.port == b.listen?.port
-    }
 
     static let settings = ["listen"]
 

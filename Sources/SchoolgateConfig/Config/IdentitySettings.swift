@@ -2,7 +2,7 @@ import Foundation
 import SchoolgatePolicy
 
 /// The `[consent]` section: the guests' acceptable-use terms and the page that shows them.
-public struct ConsentSettings: Sendable, Equatable {
+public struct ConsentSettings: Sendable {
     /// The terms, as plain text (blank lines separate paragraphs).
     public var termsPath: String
     public var termsText = ""
@@ -16,13 +16,6 @@ public struct ConsentSettings: Sendable, Equatable {
     public var privateKeyPath: String?
     /// The page's address as guests reach it; redirects and the RFC 8908 API give it.
     public var publicURL: String?
-
-    public static func == (a: ConsentSettings, b: ConsentSettings) -> Bool {
-        a.termsPath == b.termsPath && a.termsText == b.termsText && a.termsVersion == b.termsVersion && a.idleSeconds == b.idleSeconds
-            && a.sessionSeconds == b.sessionSeconds && a.httpListen == b.httpListen && a.httpsListen?.host == b.httpsListen?.host
-            && a.httpsListen?.port == b.httpsListen?.port && a.certificatePath == b.certificatePath && a.privateKeyPath == b.privateKeyPath
-            && a.publicURL == b.publicURL
-    }
 
     /// Where redirects send guests: the configured URL, else the HTTPS listener, else HTTP.
     public var portalURL: String {

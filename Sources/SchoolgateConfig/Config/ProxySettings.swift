@@ -2,7 +2,7 @@ import Foundation
 import SchoolgatePolicy
 
 /// The `[proxy]` section: where to listen and how to treat what the policy cannot decide alone.
-public struct ProxySettings: Sendable, Equatable {
+public struct ProxySettings: Sendable {
     /// What to do with a tunnel the ClientHello makes doubtful.
     public enum TunnelAction: String, Sendable {
         case allow, flag, block
@@ -31,17 +31,6 @@ public struct ProxySettings: Sendable, Equatable {
     public var interceptTLS: (host: String, port: Int)?
     /// Intercepted traffic whose SNI (or Host) does not resolve to the address it was going to.
     public var destinationMismatch = TunnelAction.flag
-
-    public static func == (a: ProxySettings, b: ProxySettings) -> Bool {
-        a.listenHost == b.listenHost && a.listenPort == b.listenPort && a.connectPorts == b.connectPorts && a.sniMismatch == b.sniMismatch
-            && a.missingSNI == b.missingSNI && a.nonTLS == b.nonTLS && a.bypassSeverity == b.bypassSeverity
-            && a.clientHelloTimeoutSeconds == b.clientHelloTimeoutSeconds && a.connectTimeoutSeconds == b.connectTimeoutSeconds
-            && a.maxHeaderBytes == b.maxHeaderBytes && a.maxHeaderCount == b.maxHeaderCount && a.maxURILength == b.maxURILength
-            && a.clientTimeoutSeconds == b.clientTimeoutSeconds && a.maxConnectionsPerClient == b.maxConnectionsPerClient
-            && a.interceptHTTP?.host == b.interceptHTTP?.host && a.interceptHTTP?.port == b.interceptHTTP?.port
-            && a.interceptTLS?.host == b.interceptTLS?.host && a.interceptTLS?.port == b.interceptTLS?.port
-            && a.destinationMismatch == b.destinationMismatch
-    }
 
     public init() {}
 
