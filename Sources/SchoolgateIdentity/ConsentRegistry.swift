@@ -29,13 +29,12 @@ public final class ConsentRegistry: Sendable {
         state.withLock { $0.terms = terms }
     }
 
-    /// The standing of `client` at `now`; when active, the request counts as activity.
-    public func standing(of client: String, at now: Date, touch: Bool = true) -> ConsentTerms.Standing {
+    /// The standing of `client` at `now`, without counting as activity (the page and the
+    /// captive API ask; only browsing, through `use(by:at:)`, keeps a session alive).
+    public func standing(of client: String, at now: Date) -> ConsentTerms.Standing {
         state.withLock { state in
             let session = state.sessions[client]
-            let standing = state.terms.standing(of: session?.record, lastSeen: session?.lastSeen, at: now)
-            if standing.isActive, touch { state.sessions[client]?.lastSeen = now }
-            return standing
+            return state.terms.standing(of: session?.record, lastSeen: session?.lastSeen, at: now)
         }
     }
 

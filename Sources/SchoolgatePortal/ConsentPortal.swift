@@ -85,7 +85,7 @@ public final class ConsentPortal: Sendable {
     private func page(for client: String, status: Int = 200, problem: String? = nil) -> PortalResponse {
         let instant = now()
         let html: String
-        if problem == nil, case .active(let seconds) = registry.standing(of: client, at: instant, touch: false) {
+        if problem == nil, case .active(let seconds) = registry.standing(of: client, at: instant) {
             html = PortalPage.connected(school: settings.schoolName, minutesLeft: max(1, seconds / 60))
         } else {
             html = PortalPage.terms(school: settings.schoolName, terms: registry.terms, token: token.issue(for: client, at: instant), problem: problem)
@@ -138,7 +138,7 @@ public final class ConsentPortal: Sendable {
     /// RFC 8908 §5: whether this client is held, where to go, and how long its session has left.
     private func captiveAPI(for client: String) -> PortalResponse {
         var fields: [String] = []
-        switch registry.standing(of: client, at: now(), touch: false) {
+        switch registry.standing(of: client, at: now()) {
         case .active(let seconds):
             fields = ["\"captive\": false", "\"seconds-remaining\": \(seconds)", "\"can-extend-session\": true"]
         default:

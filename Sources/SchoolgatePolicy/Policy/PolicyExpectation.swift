@@ -30,7 +30,7 @@ public struct PolicyExpectation: Sendable, Equatable {
     static let grammar = "expected 'GROUP [as USER] [at DAY HH:MM] must reach|must not reach|must see the consent page for|must sign in for URL'"
 
     public init(parsing text: String, line: Int) throws(ParseError) {
-        var words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        let words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         guard words.count >= 4, let must = words.firstIndex(where: { $0.lowercased() == "must" }), must >= 1 else {
             throw ParseError(line: line, message: Self.grammar)
         }
@@ -64,7 +64,6 @@ public struct PolicyExpectation: Sendable, Equatable {
         } catch {
             throw ParseError(line: line, message: "'\(urlText)' is not a URL: \(error.reason)")
         }
-        words.removeAll()
     }
 
     static func minuteOfDay(_ text: String) -> Int? {
