@@ -77,7 +77,7 @@ final class ServeIdentity: Sendable {
         let portal = ConsentPortal(settings: settings, registry: registry) { record in
             Task {
                 do {
-                    _ = try await store.recordConsent(record)
+                    _ = try await store.recordConsent(NeighbourTable.completing(record))
                 } catch {
                     logger.error("a guest's consent could not be stored: \(error)")
                 }

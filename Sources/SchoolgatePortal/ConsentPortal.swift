@@ -39,7 +39,6 @@ public final class ConsentPortal: Sendable {
     private let registry: ConsentRegistry
     private let token: FormToken
     private let now: @Sendable () -> Date
-    private let hardwareAddress: @Sendable (String) -> String?
     private let onConsent: @Sendable (ConsentRecord) -> Void
     private let advertisedURL: Mutex<String>
 
@@ -51,15 +50,14 @@ public final class ConsentPortal: Sendable {
     }
 
     /// `onConsent` gets each new agreement after it is in the registry: it stores it (off the
-    /// event loop). `hardwareAddress` looks a client up in the neighbour table.
+    /// event loop), adding the device's hardware address there: reading the neighbour table is
+    /// file I/O, kept off this event loop.
     public init(settings: PortalSettings, registry: ConsentRegistry, now: @escaping @Sendable () -> Date = Date.init,
-                hardwareAddress: @escaping @Sendable (String) -> String? = { NeighbourTable.hardwareAddress(of: $0) },
                 onConsent: @escaping @Sendable (ConsentRecord) -> Void) {
         self.settings = settings
         self.registry = registry
         self.token = FormToken()
         self.now = now
-        self.hardwareAddress = hardwareAddress
         self.onConsent = onConsent
         self.advertisedURL = Mutex(settings.publicURL)
     }
@@ -112,7 +110,7 @@ public final class ConsentPortal: Sendable {
             return page(for: request.client, status: 400, problem: "Please tick the box to say you accept the terms.")
         }
         let name = fields["name"].map(Self.cleanName).flatMap { $0.isEmpty ? nil : $0 }
-        let record = ConsentRecord(client: request.client, mac: hardwareAddress(request.client), name: name,
+        let record = ConsentRecord(client: request.client, name: name,
                                    termsVersion: registry.terms.version, consentedAt: instant)
         registry.record(record)
         onConsent(record)

@@ -24,7 +24,6 @@ struct ConsentPortalTests {
         settings.publicURL = "https://wifi.example.sch.uk/"
         let clock = clock
         let portal = ConsentPortal(settings: settings, registry: registry, now: { clock.withLock { $0 } },
-                                   hardwareAddress: { $0 == "10.99.0.5" ? "aa:bb:cc:dd:ee:ff" : nil },
                                    onConsent: { record in recorded.records.withLock { $0.append(record) } })
         return (portal, registry)
     }
@@ -51,7 +50,7 @@ struct ConsentPortalTests {
         let accepted = portal.respond(to: post("token=\(form)&name=Ada+Visitor&agree=yes", from: "10.99.0.5"))
         #expect(accepted.status == 303 && accepted.headers["Location"] == "/")
         let record = try #require(recorded.records.withLock { $0.first })
-        #expect(record.client == "10.99.0.5" && record.mac == "aa:bb:cc:dd:ee:ff" && record.name == "Ada Visitor" && record.termsVersion == "2026-09")
+        #expect(record.client == "10.99.0.5" && record.mac == nil && record.name == "Ada Visitor" && record.termsVersion == "2026-09")
         #expect(registry.standing(of: "10.99.0.5", at: clock.withLock { $0 }).isActive)
         #expect(portal.respond(to: PortalRequest(method: "GET", target: "/", client: "10.99.0.5")).body.contains("You're online"))
     }
@@ -104,6 +103,11 @@ struct ConsentPortalTests {
         #expect(NeighbourTable.hardwareAddress(of: "10.99.0.5", inTable: table) == "aa:bb:cc:00:11:22")
         #expect(NeighbourTable.hardwareAddress(of: "10.99.0.6", inTable: table) == nil, "an incomplete entry is no answer")
         #expect(NeighbourTable.hardwareAddress(of: "10.99.0.50", inTable: table) == nil)
+        let path = NSTemporaryDirectory() + "arp-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try? table.write(toFile: path, atomically: true, encoding: .utf8)
+        let agreed = ConsentRecord(client: "10.99.0.5", termsVersion: "1", consentedAt: Date())
+        #expect(NeighbourTable.completing(agreed, table: path).mac == "aa:bb:cc:00:11:22", "filled in where the agreement is stored")
     }
 
     @Test func cleansTheNameAGuestGives() {
