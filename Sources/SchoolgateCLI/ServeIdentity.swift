@@ -18,10 +18,7 @@ final class ServeIdentity: Sendable {
     /// Slow, blocking checks (password hashes, DNS for intercepted traffic) run here.
     let pool: NIOThreadPool
     private let radius: RadiusAccountingServer?
-    private let radiusGroup: MultiThreadedEventLoopGroup?
     let addressSessions: AddressSessions
-    /// The directory's connections (each sign-in check opens one, from the thread pool).
-    private let directoryGroup: MultiThreadedEventLoopGroup
 
     init(config: PolicyConfig, store: any MonitoringStore, logger: Logger) async throws {
         var services = IdentityServices()
@@ -35,9 +32,7 @@ final class ServeIdentity: Sendable {
         verifierSettings.cacheFor = config.authentication.cacheSeconds
         verifierSettings.maxFailures = config.authentication.maxFailures
         verifierSettings.failureWindow = config.authentication.failureWindowSeconds
-        let directoryGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        self.directoryGroup = directoryGroup
-        let directory = try config.directory.map { try Self.directoryChecker($0, group: directoryGroup) }
+        let directory = try config.directory.map(Self.directoryChecker)
         services.verifier = CredentialVerifier(checker: ChainedChecker(local: LocalUsersChecker(users: users), directory: directory),
                                                settings: verifierSettings, pool: pool)
         services.realm = config.authentication.realm
@@ -48,15 +43,13 @@ final class ServeIdentity: Sendable {
         addressSessions = sessions
         services.userAtAddress = { sessions.user(at: $0, now: Date()) }
         if let settings = config.radius {
-            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            radiusGroup = group
             let server = try await RadiusAccountingServer(host: settings.listenHost, port: settings.listenPort, secret: Array(settings.secret.utf8),
-                                                          clients: settings.clients, sessions: sessions, group: group, logger: logger)
+                                                          clients: settings.clients, sessions: sessions, group: MultiThreadedEventLoopGroup.singleton,
+                                                          logger: logger)
             radius = server
             FileHandle.standardOutput.write(Data("schoolgate: RADIUS accounting on \(server.localAddress?.ipAddress ?? "?"):\(server.localAddress?.port ?? 0)\n".utf8))
         } else {
             radius = nil
-            radiusGroup = nil
         }
 
         guard config.groups.contains(where: { $0.requires == .consent }) else {
@@ -108,7 +101,9 @@ final class ServeIdentity: Sendable {
         self.services = services
     }
 
-    static func directoryChecker(_ settings: DirectorySettings, group: EventLoopGroup) throws -> DirectoryChecker {
+    /// Directory connections (one per sign-in check, made from the thread pool) and RADIUS use
+    /// NIO's shared group: neither needs threads of its own.
+    static func directoryChecker(_ settings: DirectorySettings) throws -> DirectoryChecker {
         var checker = DirectoryChecker.Settings(host: settings.host, port: settings.port, startTLS: settings.startTLS,
                                                 userBase: settings.userBase, groupBase: settings.groupBase)
         checker.bindDN = settings.bindDN
@@ -120,7 +115,7 @@ final class ServeIdentity: Sendable {
         checker.groupNameAttribute = settings.groupNameAttribute
         checker.caFile = settings.caFile
         checker.timeoutSeconds = settings.timeoutSeconds
-        return try DirectoryChecker(settings: checker, group: group)
+        return try DirectoryChecker(settings: checker, group: MultiThreadedEventLoopGroup.singleton)
     }
 
     static func terms(_ consent: ConsentSettings) -> ConsentTerms {
@@ -140,7 +135,7 @@ final class ServeIdentity: Sendable {
         addressSessions.replaceFixed(config.addressUsers)
         services.consents?.replaceTerms(Self.terms(config.consent))
         do {
-            let directory = try config.directory.map { try Self.directoryChecker($0, group: directoryGroup) }
+            let directory = try config.directory.map(Self.directoryChecker)
             let local = LocalUsersChecker(users: try Self.loadUsers(config.authentication, logger: logger, required: false))
             services.verifier?.replaceChecker(ChainedChecker(local: local, directory: directory))
         } catch {
@@ -151,9 +146,7 @@ final class ServeIdentity: Sendable {
     func shutdown() async {
         refreshing?.cancel()
         await radius?.close()
-        try? await radiusGroup?.shutdownGracefully()
         try? await portal?.shutdown()
         try? await pool.shutdownGracefully()
-        try? await directoryGroup.shutdownGracefully()
     }
 }

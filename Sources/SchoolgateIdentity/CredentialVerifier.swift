@@ -110,7 +110,10 @@ public final class CredentialVerifier: Sendable {
 
     /// The answer for a header seen and verified recently, without touching the thread pool.
     public func cached(header: String) -> Outcome? {
-        let key = SHA256.hash(data: Data(header.utf8))
+        cached(key: SHA256.hash(data: Data(header.utf8)))
+    }
+
+    private func cached(key: SHA256Digest) -> Outcome? {
         let instant = now()
         return state.withLock { state in
             guard let hit = state.cache[key] else { return nil }
@@ -122,8 +125,11 @@ public final class CredentialVerifier: Sendable {
         }
     }
 
+    /// A header verified recently answers at once (an already-completed future, so the caller
+    /// goes on in the same turn of the event loop); otherwise the checker runs on the pool.
     public func verify(header: String, client: String, on eventLoop: EventLoop) -> EventLoopFuture<Outcome> {
-        if let hit = cached(header: header) { return eventLoop.makeSucceededFuture(hit) }
+        let key = SHA256.hash(data: Data(header.utf8))
+        if let hit = cached(key: key) { return eventLoop.makeSucceededFuture(hit) }
         let instant = now()
         let (limited, checker) = state.withLock { state -> (Bool, any CredentialChecker) in
             let recent = (state.failures[client] ?? []).filter { instant.timeIntervalSince($0) < settings.failureWindow }
@@ -135,7 +141,6 @@ public final class CredentialVerifier: Sendable {
             noteFailure(client)
             return eventLoop.makeSucceededFuture(.rejected)
         }
-        let key = SHA256.hash(data: Data(header.utf8))
         return pool.runIfActive(eventLoop: eventLoop) { () -> Outcome in
             do {
                 switch try checker.check(user: credentials.user, password: credentials.password) {

@@ -6,8 +6,8 @@ import Foundation
 /// certificate in a temporary folder, on free loopback ports, stopped when the test ends.
 public final class TestDirectory {
     public let folder = NSTemporaryDirectory() + "schoolgate-slapd-" + UUID().uuidString
-    public let ldapPort: Int
-    public let ldapsPort: Int
+    public private(set) var ldapPort: Int
+    public private(set) var ldapsPort: Int
     private var process: Process?
 
     public static var isInstalled: Bool {
@@ -103,19 +103,27 @@ public final class TestDirectory {
         try start()
     }
 
+    /// Starts slapd and waits until its LDAPS port accepts. A loaded machine gets 20 s; ports
+    /// that turn out to be taken (slapd exits at once) are traded for others, three times.
     public func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/slapd")
-        process.arguments = ["-f", folder + "/slapd.conf", "-h", "ldap://127.0.0.1:\(ldapPort)/ ldaps://127.0.0.1:\(ldapsPort)/", "-d", "0"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        // Ready when the LDAPS port accepts.
-        for _ in 0..<100 {
-            if (try? TestShell.run("exec 3<>/dev/tcp/127.0.0.1/\(ldapsPort)")) != nil { return }
-            Thread.sleep(forTimeInterval: 0.05)
+        for attempt in 0..<3 {
+            if attempt > 0 {
+                ldapPort = Int.random(in: 20_000..<30_000)
+                ldapsPort = ldapPort + 10_000
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/slapd")
+            process.arguments = ["-f", folder + "/slapd.conf", "-h", "ldap://127.0.0.1:\(ldapPort)/ ldaps://127.0.0.1:\(ldapsPort)/", "-d", "0"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            self.process = process
+            for _ in 0..<400 where process.isRunning {
+                if (try? TestShell.run("exec 3<>/dev/tcp/127.0.0.1/\(ldapsPort)")) != nil { return }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            stop()
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "slapd did not start"])
     }

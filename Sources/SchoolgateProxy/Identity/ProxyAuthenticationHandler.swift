@@ -45,10 +45,6 @@ final class ProxyAuthenticationHandler: ChannelDuplexHandler, RemovableChannelHa
                 pass(.head(head), as: .anonymous, context: context)
                 return
             }
-            if let outcome = verifier.cached(header: header) {
-                settle(outcome, head: head, buffered: [], context: context)
-                return
-            }
             state = .verifying(buffered: [])
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let client = context.channel.remoteAddress?.ipAddress ?? "?"

@@ -53,7 +53,8 @@ struct IdentityProxyTests {
         }
         let signed = visits.visits.filter { $0.status == 200 }
         #expect(signed.count == 3 && signed.allSatisfy { $0.user == "jsmith" }, "\(signed.map(\.user))")
-        #expect(visits.visits.filter { $0.status == 407 }.allSatisfy { $0.user == nil })
+        let asked = visits.visits.filter { $0.status == 407 }
+        #expect(!asked.isEmpty && asked.allSatisfy { $0.user == nil }, "the unsigned requests were logged, by address only")
     }
 
     @Test func refusesAClientAddressThatKeepsGuessing() async throws {
@@ -121,6 +122,7 @@ struct IdentityProxyTests {
         }
         let allowed = visits.visits.filter { $0.host == "localhost" && $0.status == 200 }
         #expect(allowed.count == 2 && allowed.allSatisfy { $0.user == "guest:Ada Visitor" }, "\(allowed.map(\.user))")
-        #expect(visits.visits.filter { $0.status == 302 }.allSatisfy { $0.verdict == .needsConsent })
+        let redirected = visits.visits.filter { $0.status == 302 }
+        #expect(redirected.count >= 3 && redirected.allSatisfy { $0.verdict == .needsConsent }, "\(redirected.map(\.verdict))")
     }
 }
