@@ -15,7 +15,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         /// We answered already; the rest of the request (its body) is read and dropped.
         case answered(keepAlive: Bool)
         case connectingUpstream(pending: [HTTPClientRequestPart], keepAlive: Bool)
-        case forwarding(upstream: Channel, relay: UpstreamResponseRelay, keepAlive: Bool)
+        /// `retry`: the head to send again on a new connection if this one, reused from an
+        /// earlier request, turns out to have been closed by the origin (see `retryStale`).
+        case forwarding(upstream: Channel, relay: UpstreamResponseRelay, keepAlive: Bool, retry: HTTPRequestHead? = nil)
         /// An allowed CONNECT: waiting for the end of its (empty) request to hand over.
         case openingTunnel(target: HostName, port: Int)
     }
@@ -29,6 +31,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var idleUpstreams: [(key: String, channel: Channel, relay: UpstreamResponseRelay)] = []
     private static let maxIdleUpstreams = 4
     private var upstreamKey = ""
+    private var upstreamTarget: (host: HostName, port: Int)?
     /// The client's request has ended (and so has been, or will be, written upstream whole).
     private var requestEnded = false
     /// Uploads move at the origin's pace: no reading from the client while upstream cannot take
@@ -81,10 +84,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             requestEnded = true
             pending.append(.end(trailers))
             state = .connectingUpstream(pending: pending, keepAlive: keepAlive)
-        case (.body(let body), .forwarding(let upstream, _, _)):
+        case (.body(let body), .forwarding(let upstream, _, _, _)):
             requestBytes += Int64(body.readableBytes)
             upstream.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
-        case (.end(let trailers), .forwarding(let upstream, _, _)):
+        case (.end(let trailers), .forwarding(let upstream, _, _, _)):
             requestEnded = true
             upstream.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
         case (.end, .answered(let keepAlive)):
@@ -155,12 +158,14 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let upstreamPort = decision.connectTo == nil ? interceptedDestination?.port ?? url.port ?? 80 : url.port ?? 80
         if let intercepted { verifyHost(url.host, at: intercepted, context: context) }
         upstreamKey = "\(upstreamHost.text):\(upstreamPort)"
+        upstreamTarget = (upstreamHost, upstreamPort)
         requestEnded = false
         while let index = idleUpstreams.lastIndex(where: { $0.key == upstreamKey }) {
             let idle = idleUpstreams.remove(at: index)
             guard idle.channel.isActive else { continue }
             idle.relay.beginResponse()
-            state = .forwarding(upstream: idle.channel, relay: idle.relay, keepAlive: keepAlive)
+            state = .forwarding(upstream: idle.channel, relay: idle.relay, keepAlive: keepAlive,
+                                retry: Self.idempotent.contains(head.method) ? upstreamHead : nil)
             idle.channel.writeAndFlush(HTTPClientRequestPart.head(upstreamHead), promise: nil)
             return
         }
@@ -188,7 +193,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 switch result {
                 case .success(let upstream):
-                    handler.state = .forwarding(upstream: upstream, relay: relay, keepAlive: keepAlive)
+                    handler.state = .forwarding(upstream: upstream, relay: relay, keepAlive: keepAlive, retry: nil)
                     for part in pending { upstream.write(part, promise: nil) }
                     upstream.flush()
                     handler.pendingBytes = 0
@@ -210,7 +215,21 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// client's next request only when the origin allows it and our request went out whole (an
     /// early answer, such as a 413 mid-upload, leaves the connection in an unknown state).
     func upstreamFinished(context: ChannelHandlerContext, completely: Bool, reusable: Bool) {
-        guard case .forwarding(let upstream, let relay, let keepAlive) = state else { return }
+        guard case .forwarding(let upstream, let relay, let keepAlive, let retry) = state else { return }
+        if !completely, !relay.responseStarted, let retry, retryStale(retry, keepAlive: keepAlive, context: context) {
+            upstream.close(promise: nil)
+            return
+        }
+        if !completely, !relay.responseStarted {
+            // Closed unanswered: the client is told so, rather than left to guess from a
+            // closed connection (and perhaps to send the request again itself).
+            upstream.close(promise: nil)
+            state = .answered(keepAlive: false)
+            finishExchange(status: 502)
+            respond(.badGateway, text: "The website closed the connection without answering.\n", keepAlive: false, context: context)
+            context.close(promise: nil)
+            return
+        }
         finishExchange(status: relay.status, bytesOut: relay.bodyBytes)
         state = .idle
         upstreamBecameWritable()
@@ -223,10 +242,22 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if !keepAlive || !completely || clientInputClosed { context.close(promise: nil) }
     }
 
+    /// RFC 9112 §9.3.1: an origin may close an idle keep-alive connection just as the proxy
+    /// reuses it, and the request is then lost unanswered. An idempotent request with no body
+    /// sent yet is sent once more on a new connection; anything else gets the 502, since a
+    /// proxy must not repeat a request that may have changed something (RFC 9110 §9.2.2).
+    private func retryStale(_ head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) -> Bool {
+        guard requestBytes == 0, context.channel.isActive, let target = upstreamTarget else { return false }
+        let pending: [HTTPClientRequestPart] = requestEnded ? [.head(head), .end(nil)] : [.head(head)]
+        state = .connectingUpstream(pending: pending, keepAlive: keepAlive)
+        connectUpstream(host: target.host, port: target.port, context: context)
+        return true
+    }
+
     /// Upload bytes go upstream once per read batch: unflushed, they would neither reach the
     /// origin nor ever let the upstream channel become writable again.
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .forwarding(let upstream, _, _) = state { upstream.flush() }
+        if case .forwarding(let upstream, _, _, _) = state { upstream.flush() }
         context.fireChannelReadComplete()
     }
 
@@ -235,7 +266,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func read(context: ChannelHandlerContext) {
         switch state {
-        case .forwarding(let upstream, _, _) where !upstream.isWritable:
+        case .forwarding(let upstream, _, _, _) where !upstream.isWritable:
             pausedClientRead = true
         case .connectingUpstream where pendingBytes > Self.maxPendingBytes:
             pausedClientRead = true
@@ -257,7 +288,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .forwarding(_, let relay, _) = state, context.channel.isWritable { relay.downstreamBecameWritable() }
+        if case .forwarding(_, let relay, _, _) = state, context.channel.isWritable { relay.downstreamBecameWritable() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -269,7 +300,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .forwarding(let upstream, let relay, _) = state {
+        if case .forwarding(let upstream, let relay, _, _) = state {
             finishExchange(status: relay.status, bytesOut: relay.bodyBytes)
             upstream.close(promise: nil)
         }
@@ -291,7 +322,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Nothing has been written upstream yet, and now nothing will be.
             state = .idle
             respond(.badRequest, text: "The request could not be understood.\n", keepAlive: false, context: context)
-        case .forwarding(let upstream, let relay, _):
+        case .forwarding(let upstream, let relay, _, _):
             // Upstream gets an incomplete request and a closed connection, never a second one.
             upstream.close(promise: nil)
             if !relay.responseStarted {
@@ -327,23 +358,6 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         default:
             break
         }
-    }
-
-    /// RFC 9110 §7.6.2: an OPTIONS or TRACE with Max-Forwards 0 is answered by the proxy itself.
-    static func maxForwardsAnswer(_ head: HTTPRequestHead) -> String? {
-        guard head.method == .OPTIONS || head.method == .TRACE,
-              let value = head.headers.first(name: "Max-Forwards").flatMap(Int.init), value <= 0 else { return nil }
-        return "Answered by schoolgate: Max-Forwards reached 0.\n"
-    }
-
-    /// `http://host:port/path?q` → `/path?q`, kept as the client wrote it (origin servers get
-    /// the request they were sent; normalising is for matching only).
-    static func originForm(_ uri: String) -> String {
-        guard let schemeEnd = uri.range(of: "://") else { return uri }
-        let rest = uri[schemeEnd.upperBound...]
-        guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
-        let path = String(rest[slash...])
-        return path.hasPrefix("?") ? "/" + path : path
     }
 
     // MARK: CONNECT
@@ -405,23 +419,5 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static func describe(_ error: any Error) -> String {
         if let error = error as? NIOConnectionError { return error.dnsAAAAError != nil || error.dnsAError != nil ? "its name did not resolve" : "connection refused" }
         return "\(error)"
-    }
-}
-
-enum HopByHop {
-    /// RFC 9110 §7.6.1: fields for this connection only, never forwarded. Framing fields
-    /// (Content-Length, Transfer-Encoding) stay: NIO's encoder frames the body from them.
-    static let fields: Set<String> = ["connection", "proxy-connection", "keep-alive", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]
-
-    static func stripped(_ headers: HTTPHeaders) -> HTTPHeaders {
-        var listed = fields
-        for value in headers["connection"] {
-            for token in value.split(separator: ",") { listed.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
-        }
-        listed.remove("content-length")
-        listed.remove("transfer-encoding")
-        var result = HTTPHeaders()
-        for (name, value) in headers where !listed.contains(name.lowercased()) { result.add(name: name, value: value) }
-        return result
     }
 }

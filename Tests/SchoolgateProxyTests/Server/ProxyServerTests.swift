@@ -55,6 +55,32 @@ struct ProxyServerTests {
         }
     }
 
+    @Test func sendsAGetAgainWhenTheReusedUpstreamConnectionWasClosed() async throws {
+        try await withTestProxy { proxy, origin in
+            // The origin answers only a connection's first request: the second request finds the
+            // reused connection closed unanswered, and must go again on a new one.
+            let url = "http://localhost:\(origin.httpPort)/fresh-only/get-\(UUID().uuidString)"
+            let result = try curl(proxy, ["-w", "%{http_code} new-connections=%{num_connects}\n", url, url])
+            let lines = result.output.split(separator: "\n")
+            // The proxy retried, not curl: the second answer came on curl's first connection.
+            #expect(lines.suffix(1) == ["200 new-connections=0"], "\(result.output)")
+            #expect(lines.filter { $0.hasPrefix("200 ") }.count == 2, "\(result.output)")
+            let peers = lines.filter { $0.hasPrefix("peer port") }
+            #expect(peers.count == 2 && peers[0] != peers[1], "two upstream connections: \(peers)")
+        }
+    }
+
+    @Test func neverSendsAPostTwice() async throws {
+        try await withTestProxy { proxy, origin in
+            let path = "/fresh-only/post-\(UUID().uuidString)"
+            let url = "http://localhost:\(origin.httpPort)\(path)"
+            let result = try curl(proxy, ["-d", "x", "-w", "%{http_code}\n", url, url])
+            #expect(result.output.hasSuffix("502\n"), "\(result.output)")
+            let seen = try curl(proxy, ["http://localhost:\(origin.httpPort)/seen"]).output.split(separator: "\n")
+            #expect(seen.filter { $0 == "POST \(path)" }.count == 2, "each POST reached the origin once: \(seen)")
+        }
+    }
+
     @Test func streamsALargeBody() async throws {
         try await withTestProxy { proxy, origin in
             let result = try curl(proxy, ["-o", "/dev/null", "-w", "%{size_download}", "http://localhost:\(origin.httpPort)/big/50000000"])

@@ -6,12 +6,27 @@ seen = []
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    served = 0
+
+    def stale(self):
+        # /fresh-only answers the first request of a connection only, and closes on any later
+        # one unanswered: a keep-alive connection whose origin gave up on it as it was reused.
+        self.served += 1
+        if not self.path.startswith("/fresh-only"):
+            return False
+        seen.append("%s %s" % (self.command, self.path))
+        if self.served > 1:
+            self.close_connection = True
+            return True
+        return False
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         received = 0
         while received < length:
             received += len(self.rfile.read(min(65536, length - received)))
+        if self.stale():
+            return
         seen.append(self.path)
         body = ("posted %d bytes\n" % received).encode()
         self.send_response(200)
@@ -20,6 +35,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if self.stale():
+            return
         if self.path.startswith("/stream/"):
             # N bytes in 64 KiB writes: the origin never holds the body either.
             remaining = int(self.path.split("/")[2])
@@ -31,7 +48,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(chunk[:min(remaining, 65536)])
                 remaining -= min(remaining, 65536)
             return
-        if self.path.startswith("/peer"):
+        if self.path.startswith("/peer") or self.path.startswith("/fresh-only"):
             body = ("peer port %d\n" % self.client_address[1]).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
