@@ -4,14 +4,20 @@
 #   Benchmarks/proxy/compare.sh [seconds-per-run]        (default 10; as root, on a quiet machine)
 #
 # Installs Debian's squid, tinyproxy, trafficserver, nginx, wrk and ab when missing. The origin
-# (nginx) and the load run on core 0, each proxy on core 1 (`taskset -c 1`, one worker or event
-# loop). Squid denies a 100,000-domain dstdomain list; Schoolgate loads the UT1 lists when
-# ../shared/blocklists/ut1 exists (else the starter lists) and logs every visit. Traffic stays on
-# 127.0.0.1. Prints one table: requests/s, proxy CPU seconds per 10k requests (from
-# /proc/PID/stat), p99 latency, and ratios to Squid. Not part of the tests.
+# (nginx, HTTP and HTTPS) and the load run on core 0, each proxy on core 1 (`taskset -c 1`, one
+# worker or event loop; the script says if any proxy thread strays). Squid denies a
+# 100,000-domain dstdomain list; Schoolgate loads the UT1 lists when ../shared/blocklists/ut1
+# exists (else the starter lists) and logs every visit. Traffic stays on 127.0.0.1: names come
+# from /etc/hosts, and the proxies with DNS resolvers of their own (Squid, Traffic Server) are
+# pointed at 127.0.0.1, never at the machine's resolver.
+#
+# Prints one table (requests/s, proxy CPU seconds per 10k requests from /proc/PID/stat, p99,
+# MB/s, RSS idle and holding 1,000 keep-alive connections) and Schoolgate's ratios to Squid and
+# to Traffic Server. Not part of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
+ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/schoolgate-compare-XXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; pkill -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -28,11 +34,14 @@ cpu() { awk -v t="$ticks" '{print ($14 + $15) / t}' /proc/$1/stat; }
 mkdir -p "$work/www"
 head -c 1024 /dev/zero | tr '\0' 'x' > "$work/www/1k"
 head -c 10485760 /dev/zero > "$work/www/10m"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 2 -subj /CN=localhost 2>/dev/null
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/nginx.err;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
-       server { listen 127.0.0.1:18081; root $work/www; } }
+       server { listen 127.0.0.1:18081; root $work/www; }
+       server { listen 127.0.0.1:18443 ssl; root $work/www; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
+                ssl_session_cache off; ssl_session_tickets off; } }
 NGINX
 taskset -c 0 nginx -c "$work/nginx.conf" &
 sleep 0.5
@@ -59,6 +68,8 @@ http_access deny blocked
 http_access allow localnet
 http_access deny all
 workers 1
+dns_nameservers 127.0.0.1
+max_filedescriptors 16384
 shutdown_lifetime 1 second
 SQUID
 taskset -c 1 squid -N -f "$work/squid.conf" > "$work/squid/stderr.log" 2>&1 &
@@ -69,30 +80,50 @@ cat > "$work/tinyproxy.conf" <<TINY
 Port 13129
 Listen 127.0.0.1
 Timeout 60
-MaxClients 1000
+MaxClients 2000
 LogLevel Critical
 Allow 127.0.0.1
 TINY
-taskset -c 1 tinyproxy -d -c "$work/tinyproxy.conf" > /dev/null 2>&1 &
+taskset -c 1 tinyproxy -d -c "$work/tinyproxy.conf" > "$work/tinyproxy.out" 2>&1 &
 tiny_pid=$!
 
-# Apache Traffic Server: non-caching forward proxy, one exec thread.
+# Apache Traffic Server: non-caching forward proxy, one exec thread. A runroot file points it at
+# its own config, state and log folders (its Debian defaults are /etc, /run and /var).
 ats="$work/ats"; mkdir -p "$ats/etc" "$ats/run" "$ats/log" "$ats/cache"
-cp -r /etc/trafficserver/. "$ats/etc/" 2>/dev/null || true
+cp -r /etc/trafficserver/. "$ats/etc/"
+cat > "$ats/runroot.yaml" <<RUNROOT
+prefix: /usr
+exec_prefix: /usr
+bindir: /usr/bin
+sbindir: /usr/sbin
+sysconfdir: $ats/etc
+datadir: $ats/cache
+includedir: /usr/include
+libdir: /usr/lib/trafficserver
+libexecdir: /usr/lib/trafficserver/modules
+localstatedir: $ats/run
+runtimedir: $ats/run
+logdir: $ats/log
+cachedir: $ats/cache
+RUNROOT
 cat > "$ats/etc/records.config" <<ATS
 CONFIG proxy.config.http.server_ports STRING 13130
+CONFIG proxy.config.http.connect_ports STRING 443 18443
 CONFIG proxy.config.url_remap.remap_required INT 0
 CONFIG proxy.config.http.cache.http INT 0
 CONFIG proxy.config.exec_thread.autoconfig INT 0
 CONFIG proxy.config.exec_thread.limit INT 1
+CONFIG proxy.config.exec_thread.affinity INT 0
+CONFIG proxy.config.hostdb.host_file.path STRING /etc/hosts
+CONFIG proxy.config.dns.nameservers STRING 127.0.0.1
+CONFIG proxy.config.dns.resolv_conf STRING NULL
 CONFIG proxy.config.accept_threads INT 0
 CONFIG proxy.config.log.logging_enabled INT 0
-CONFIG proxy.config.local_state_dir STRING $ats/run
-CONFIG proxy.config.log.logfile_dir STRING $ats/log
 CONFIG proxy.config.diags.debug.enabled INT 0
+CONFIG proxy.config.admin.user_id STRING #-1
 ATS
-echo "" > "$ats/etc/remap.config"
-echo "dest_ip=* action=ignore_default" > "$ats/etc/ip_allow.config" 2>/dev/null || true
+: > "$ats/etc/remap.config"
+echo "$ats/cache 64M" > "$ats/etc/storage.config"
 cat > "$ats/etc/ip_allow.yaml" <<IPALLOW
 ip_allow:
   - apply: in
@@ -102,8 +133,7 @@ ip_allow:
     ip_addrs: 0/0
     action: allow
 IPALLOW
-echo "storage 0 0" > /dev/null
-TS_ROOT="$ats" PROXY_CONFIG_CONFIG_DIR="$ats/etc" taskset -c 1 traffic_server -K > "$ats/out.log" 2>&1 &
+taskset -c 1 traffic_server --run-root="$ats/runroot.yaml" > "$ats/out.log" 2>&1 &
 ats_pid=$!
 
 # Schoolgate: release build, UT1 when present, visits logged.
@@ -111,7 +141,10 @@ swift build -c release --product schoolgate >/dev/null
 sed -e "s#^ut1 = .*#ut1 = $( [ -d ../shared/blocklists/ut1 ] && realpath ../shared/blocklists/ut1 || realpath blocklists/ut1-starter )#" \
     -e "s#^local = .*#local = $(realpath blocklists/schoolgate)#" \
     -e "s#^database = .*#database = $work/schoolgate.sqlite#" -e "s#^access-log = .*#access-log = $work/schoolgate-access.log#" \
-    -e "s#^listen = .*#listen = 127.0.0.1:13131#" -e "s#^safesearch = .*#safesearch = off#" config/schoolgate.conf > "$work/schoolgate.conf"
+    -e "/^\[proxy\]/,/^\[/ s#^listen = .*#listen = 127.0.0.1:13131#" -e "s#^connect-ports = .*#connect-ports = 443, 18443\nmax-connections-per-client = 2000#" -e "s#^safesearch = .*#safesearch = off#" \
+    -e "/^\[consent\]/,/^\[/ s#^listen = .*#listen = 127.0.0.1:13180#" -e "/^\[admin\]/,/^\[/ s#^listen = .*#listen = 127.0.0.1:13190#" \
+    config/schoolgate.conf > "$work/schoolgate.conf"
+cp config/guest-terms.txt "$work/"
 taskset -c 1 .build/release/schoolgate serve --config "$work/schoolgate.conf" --threads 1 > "$work/schoolgate.out" 2>&1 &
 sg_pid=$!
 sleep 4
@@ -123,31 +156,80 @@ wrk.headers["Host"] = "127.0.0.1:18081"
 wrk.headers["Proxy-Connection"] = "keep-alive"
 LUA
 
-printf '%-12s %12s %12s %10s %12s %12s %12s\n' proxy "req/s ka" "cpu s/10k" "p99 ms" "req/s new" "cpu s/10k" "MB/s 10MiB"
-declare -A result
+here=$(dirname "$0")
+rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' /proc/$1/status; }
+# Every thread of the proxy must stay on core 1, or the CPU figures compare unlike with unlike.
+off_core() { for task in /proc/$1/task/*; do awk '/Cpus_allowed_list/ && $2 != "1" {print}' "$task/status"; done | sort -u | head -1; }
+# MB/s of N downloads of the 10 MiB body, in one curl (one connection, or one tunnel).
+bulk() { local n=5 urls=(); for _ in $(seq $n); do urls+=(-o /dev/null "$2"); done
+         local start=$(date +%s.%N); taskset -c 0 curl -s -k $1 "${urls[@]}"
+         awk -v s="$start" -v e="$(date +%s.%N)" -v n=$n 'BEGIN { printf "%.0f", n * 10.486 / (e - s) }'; }
+tls_count=2000
+
+header() { printf '%-14s %9s %9s %8s %9s %9s %9s %9s %9s %8s %8s\n' proxy "ka req/s" "ka cpu" "ka p99" "new req/s" "new cpu" "tls cpu" "MB/s http" "MB/s tls" "RSS idle" "RSS 1000"; }
+echo "Load: wrk 50 keep-alive connections, 1 KiB GETs, ${seconds}s; ab 5000 new connections, 50 at once; $tls_count CONNECT + TLS handshake + GET; 5 x 10 MiB."
+echo "cpu = proxy CPU seconds per 10k requests (user + system, /proc/PID/stat); RSS in MB."
+header
+declare -A logs=([squid]="$work/squid/stderr.log" [tinyproxy]="$work/tinyproxy.out" [trafficserver]="$ats/out.log" [schoolgate]="$work/schoolgate.out")
+declare -A ka_rps ka_cpu new_rps new_cpu tls_cpu
 for entry in squid:13128:$squid_pid tinyproxy:13129:$tiny_pid trafficserver:13130:$ats_pid schoolgate:13131:$sg_pid; do
     IFS=: read -r name port pid <<<"$entry"
-    if ! kill -0 "$pid" 2>/dev/null; then printf '%-12s did not start\n' "$name"; continue; fi
-    # Traffic Server runs its work in a child of traffic_server: follow the listener.
+    if ! kill -0 "$pid" 2>/dev/null; then
+        printf '%-14s did not start:\n' "$name"
+        tail -3 "${logs[$name]}" 2>/dev/null | sed 's/^/    /'
+        continue
+    fi
+    # Follow the process that listens (for a proxy that forks its worker).
     listener=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2); pid=${listener:-$pid}
     curl -s -o /dev/null -x "http://127.0.0.1:$port" http://127.0.0.1:18081/1k || true
+    idle=$(rss "$pid")
     before=$(cpu "$pid")
     out=$(taskset -c 0 wrk -t1 -c50 -d"${seconds}s" --latency -s "$work/absolute.lua" "http://127.0.0.1:$port" 2>&1)
     after=$(cpu "$pid")
-    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
     total=$(echo "$out" | awk '/requests in/ {print $1}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-    cpu_ka=$(awk -v a="$before" -v b="$after" -v n="$total" 'BEGIN { if (n > 0) printf "%.3f", (b - a) * 10000 / n; else print "-" }')
+    errors=$(echo "$out" | awk '/Non-2xx|Socket errors/')
+    [ -n "$errors" ] && echo "    $name: wrk reported: $errors"
+    ka_cpu[$name]=$(awk -v a="$before" -v b="$after" -v n="$total" 'BEGIN { if (n > 0) printf "%.3f", (b - a) * 10000 / n; else print "-" }')
+    ka_rps[$name]=$rps
     before=$(cpu "$pid")
     ab_out=$(taskset -c 0 ab -q -n 5000 -c 50 -X "127.0.0.1:$port" http://127.0.0.1:18081/1k 2>&1 || true)
     after=$(cpu "$pid")
-    rps_new=$(echo "$ab_out" | awk '/Requests per second/ {print $4}')
-    cpu_new=$(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.3f", (b - a) * 10000 / 5000 }')
-    start=$(date +%s.%N)
-    taskset -c 0 curl -s -o /dev/null -x "http://127.0.0.1:$port" http://127.0.0.1:18081/10m
-    taskset -c 0 curl -s -o /dev/null -x "http://127.0.0.1:$port" http://127.0.0.1:18081/10m
-    mbps=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", 20 / (e - s) }')
-    printf '%-12s %12s %12s %10s %12s %12s %12s\n' "$name" "${rps:--}" "$cpu_ka" "${p99:--}" "${rps_new:--}" "$cpu_new" "$mbps"
+    new_rps[$name]=$(echo "$ab_out" | awk '/Requests per second/ {printf "%.0f", $4}')
+    failed=$(echo "$ab_out" | awk '/Failed requests/ && $3 != 0')
+    [ -n "$failed" ] && echo "    $name: ab reported: $failed"
+    new_cpu[$name]=$(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.3f", (b - a) * 10000 / 5000 }')
+    before=$(cpu "$pid")
+    if taskset -c 0 python3 "$here/connect_tls.py" "$port" localhost 18443 $tls_count > "$work/tls.out" 2>&1; then
+        after=$(cpu "$pid")
+        tls_cpu[$name]=$(awk -v a="$before" -v b="$after" -v n=$tls_count 'BEGIN { printf "%.3f", (b - a) * 10000 / n }')
+    else
+        tls_cpu[$name]="-"; echo "    $name: CONNECT client: $(tail -1 "$work/tls.out")"
+    fi
+    http_mbps=$(bulk "-x http://127.0.0.1:$port" http://127.0.0.1:18081/10m)
+    tls_mbps=$(bulk "-x http://127.0.0.1:$port" https://localhost:18443/10m)
+    coproc holder { taskset -c 0 python3 "$here/hold_connections.py" "$port" http://127.0.0.1:18081/1k 1000 2>&1; }
+    read -r held <&"${holder[0]}" || held="failed"
+    loaded=$( [[ $held == holding* ]] && rss "$pid" || echo "-")
+    [[ $held == holding* ]] || echo "    $name: holding 1000 connections: $held"
+    exec {holder[1]}>&-; wait "$holder_PID" 2>/dev/null || true
+    stray=$(off_core "$pid")
+    [ -n "$stray" ] && echo "    $name: a thread ran outside core 1: $stray"
+    printf '%-14s %9s %9s %8s %9s %9s %9s %9s %9s %8s %8s\n' "$name" "${rps:--}" "${ka_cpu[$name]}" "${p99:--}" "${new_rps[$name]:--}" \
+        "${new_cpu[$name]}" "${tls_cpu[$name]}" "$http_mbps" "$tls_mbps" "$idle" "$loaded"
 done
-echo "direct nginx (no proxy): $(taskset -c 0 wrk -t1 -c50 -d"${seconds}s" http://127.0.0.1:18081/1k 2>&1 | awk '/Requests\/sec/ {print $2}') req/s"
-echo "schoolgate RSS: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$sg_pid/status)   squid RSS: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$squid_pid/status)"
+printf '%-14s %9s %9s %8s %9s %9s %9s %9s %9s\n' "direct" \
+    "$(taskset -c 0 wrk -t1 -c50 -d"${seconds}s" http://127.0.0.1:18081/1k 2>&1 | awk '/Requests\/sec/ {printf "%.0f", $2}')" "" "" "" "" "" \
+    "$(bulk "" http://127.0.0.1:18081/10m)" "$(bulk "" https://localhost:18443/10m)"
+
+# Ratios: schoolgate's figure over each peer's (req/s: higher is better; CPU: lower is better).
+echo
+printf '%-24s %12s %12s %12s %12s %12s\n' "schoolgate vs" "ka req/s" "ka cpu" "new req/s" "new cpu" "tls cpu"
+for peer in squid trafficserver; do
+    [ -n "${ka_rps[$peer]:-}" ] && [ -n "${ka_rps[schoolgate]:-}" ] || continue
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "-" }'; }
+    printf '%-24s %12s %12s %12s %12s %12s\n' "$peer" "$(ratio "${ka_rps[schoolgate]}" "${ka_rps[$peer]}")" "$(ratio "${ka_cpu[schoolgate]}" "${ka_cpu[$peer]}")" \
+        "$(ratio "${new_rps[schoolgate]}" "${new_rps[$peer]}")" "$(ratio "${new_cpu[schoolgate]}" "${new_cpu[$peer]}")" "$(ratio "${tls_cpu[schoolgate]}" "${tls_cpu[$peer]}")"
+done
+echo "targets against squid: ka req/s >= 1.50x, ka cpu <= 0.67x, p99 <= squid's, new conn the same, tls cpu <= 0.67x; MB/s http >= 2x squid, MB/s tls >= 0.9x direct"

@@ -17,19 +17,22 @@ public struct RequestURL: Sendable, Equatable, CustomStringConvertible {
     /// list files use. User info (`http://trusted.example@other.example/`) is dropped: the host is
     /// what follows the `@`, as a browser would connect to it.
     public init(parsing raw: String) throws(URLParseError) {
-        var rest = Substring(raw.trimmingWhitespace())
+        // Searched byte by byte: every proxied request comes through here, and Character-level
+        // and Foundation searches cost more than the rest of the parse. The delimiters are ASCII,
+        // so their byte positions are valid indices of the string too.
+        var rest = raw.trimmingWhitespace()
         guard !rest.isEmpty else { throw URLParseError("empty URL") }
-        if let schemeEnd = rest.range(of: "://") {
-            let scheme = rest[..<schemeEnd.lowerBound].lowercased()
-            guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else {
+        if let schemeEnd = Self.schemeEnd(rest.utf8) {
+            let scheme = rest[..<schemeEnd].lowercased()
+            guard !scheme.isEmpty, scheme.utf8.allSatisfy({ Self.isSchemeByte($0) }) else {
                 throw URLParseError("bad scheme '\(scheme)'")
             }
             self.scheme = scheme
-            rest = rest[schemeEnd.upperBound...]
+            rest = rest[rest.utf8.index(schemeEnd, offsetBy: 3)...]
         } else {
             self.scheme = nil
         }
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let authorityEnd = rest.utf8.firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? rest.endIndex
         var authority = rest[..<authorityEnd]
         if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
         let (hostText, port) = try Self.splitPort(authority)
@@ -41,6 +44,26 @@ public struct RequestURL: Sendable, Equatable, CustomStringConvertible {
         self.port = port.flatMap { $0 == Self.defaultPort(for: scheme) ? nil : $0 }
         let pathText = rest[authorityEnd...]
         self.path = pathText.isEmpty ? "/" : PathNormaliser.normalise(pathText)
+    }
+
+    /// Where `://` starts, if anywhere.
+    private static func schemeEnd(_ utf8: Substring.UTF8View) -> Substring.Index? {
+        var index = utf8.startIndex
+        while let colon = utf8[index...].firstIndex(of: UInt8(ascii: ":")) {
+            let first = utf8.index(after: colon)
+            guard first != utf8.endIndex else { return nil }
+            let second = utf8.index(after: first)
+            if utf8[first] == UInt8(ascii: "/"), second != utf8.endIndex, utf8[second] == UInt8(ascii: "/") { return colon }
+            index = first
+        }
+        return nil
+    }
+
+    private static func isSchemeByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."): true
+        default: false
+        }
     }
 
     public var description: String {
@@ -178,6 +201,8 @@ public enum PathNormaliser {
 extension StringProtocol {
     func trimmingWhitespace() -> Substring {
         var slice = Substring(self)
+        // Almost every input has nothing to trim; only then is it worth walking Characters.
+        if let first = slice.utf8.first, let last = slice.utf8.last, first > 0x20, first < 0x80, last > 0x20, last < 0x80 { return slice }
         while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
         while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
         return slice

@@ -15,28 +15,38 @@ extension ProxyRequestHandler {
     /// `http://host:port/path?q` → `/path?q`, kept as the client wrote it (origin servers get
     /// the request they were sent; normalising is for matching only).
     static func originForm(_ uri: String) -> String {
-        guard let schemeEnd = uri.range(of: "://") else { return uri }
-        let rest = uri[schemeEnd.upperBound...]
-        guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
-        let path = String(rest[slash...])
-        return path.hasPrefix("?") ? "/" + path : path
+        // Byte searches: the delimiters are ASCII, and this runs for every request.
+        let utf8 = uri.utf8
+        var colon = utf8.startIndex
+        while true {
+            guard let found = utf8[colon...].firstIndex(of: UInt8(ascii: ":")) else { return uri }
+            if utf8[found...].starts(with: "://".utf8) { colon = found; break }
+            colon = utf8.index(after: found)
+        }
+        let authority = utf8.index(colon, offsetBy: 3)
+        guard let slash = utf8[authority...].firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }) else { return "/" }
+        let path = String(uri[slash...])
+        return utf8[slash] == UInt8(ascii: "?") ? "/" + path : path
     }
 }
 
 enum HopByHop {
     /// RFC 9110 §7.6.1: fields for this connection only, never forwarded. Framing fields
     /// (Content-Length, Transfer-Encoding) stay: NIO's encoder frames the body from them.
-    static let fields: Set<String> = ["connection", "proxy-connection", "keep-alive", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]
+    static let fields = ["connection", "proxy-connection", "keep-alive", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]
 
+    /// Removes in place (case-insensitively, as `HTTPHeaders` compares names) rather than
+    /// copying every field into new headers: this runs twice for every request.
     static func stripped(_ headers: HTTPHeaders) -> HTTPHeaders {
-        var listed = fields
+        var result = headers
         for value in headers["connection"] {
-            for token in value.split(separator: ",") { listed.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
+            for token in value.split(separator: ",") {
+                let name = token.trimmingCharacters(in: .whitespaces)
+                let lowered = name.lowercased()
+                if lowered != "content-length" && lowered != "transfer-encoding" { result.remove(name: name) }
+            }
         }
-        listed.remove("content-length")
-        listed.remove("transfer-encoding")
-        var result = HTTPHeaders()
-        for (name, value) in headers where !listed.contains(name.lowercased()) { result.add(name: name, value: value) }
+        for name in fields { result.remove(name: name) }
         return result
     }
 }

@@ -28,10 +28,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var requestBytes: Int64 = 0
     /// Upstream connections this client's earlier requests left open, for its next ones. Kept per
     /// client connection and never shared, so no two users' requests ever share a connection.
-    private var idleUpstreams: [(key: String, channel: Channel, relay: UpstreamResponseRelay)] = []
+    private var idleUpstreams: [(target: UpstreamTarget, channel: Channel, relay: UpstreamResponseRelay)] = []
     private static let maxIdleUpstreams = 4
-    private var upstreamKey = ""
-    private var upstreamTarget: (host: HostName, port: Int)?
+    private var upstreamTarget: UpstreamTarget?
     /// The client's request has ended (and so has been, or will be, written upstream whole).
     private var requestEnded = false
     /// Uploads move at the origin's pace: no reading from the client while upstream cannot take
@@ -49,6 +48,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let interceptedDestination: SocketAddress?
     /// Who sent the request being served.
     private var who = ClientIdentity.anonymous
+    /// The client's address as text, formatted once per connection rather than per request.
+    private var clientAddress: String?
 
     init(shared: ProxyContext, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
          authentication: ProxyAuthenticationHandler, interceptedDestination: SocketAddress? = nil) {
@@ -116,7 +117,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             absolute = "http://" + host + head.uri
         } else {
-            guard head.uri.lowercased().hasPrefix("http://") else {
+            guard head.uri.utf8.prefix(7).elementsEqual("http://".utf8, by: { $0 | 0x20 == $1 | 0x20 }) else {
                 respond(.badRequest, text: "This is a proxy: requests must use an absolute http:// URL.\n", keepAlive: keepAlive, context: context)
                 return
             }
@@ -129,8 +130,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             respond(.badRequest, text: "Bad URL: \(error.reason)\n", keepAlive: keepAlive, context: context)
             return
         }
-        let (decision, user) = shared.decide(host: url.host, path: url.path, port: url.port, client: context.channel.remoteAddress, who: who)
-        exchange = Exchange(started: shared.now(), client: context.channel.remoteAddress?.ipAddress ?? "?", method: head.method.rawValue,
+        let (decision, user) = shared.decide(host: url.host, path: url.path, port: url.port, client: clientAddress, who: who)
+        exchange = Exchange(started: shared.now(), client: clientAddress ?? "?", method: head.method.rawValue,
                             host: url.host.text, url: url.description, decision: decision, user: user, who: who)
         requestBytes = 0
         switch decision.verdict {
@@ -157,10 +158,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let upstreamHost = decision.connectTo.flatMap { try? HostName($0) } ?? intercepted ?? url.host
         let upstreamPort = decision.connectTo == nil ? interceptedDestination?.port ?? url.port ?? 80 : url.port ?? 80
         if let intercepted { verifyHost(url.host, at: intercepted, context: context) }
-        upstreamKey = "\(upstreamHost.text):\(upstreamPort)"
-        upstreamTarget = (upstreamHost, upstreamPort)
+        let target = UpstreamTarget(host: upstreamHost, port: upstreamPort)
+        upstreamTarget = target
         requestEnded = false
-        while let index = idleUpstreams.lastIndex(where: { $0.key == upstreamKey }) {
+        while let index = idleUpstreams.lastIndex(where: { $0.target == target }) {
             let idle = idleUpstreams.remove(at: index)
             guard idle.channel.isActive else { continue }
             idle.relay.beginResponse()
@@ -171,6 +172,11 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         state = .connectingUpstream(pending: [.head(upstreamHead)], keepAlive: keepAlive)
         connectUpstream(host: upstreamHost, port: upstreamPort, context: context)
+    }
+
+    private struct UpstreamTarget: Equatable {
+        var host: HostName
+        var port: Int
     }
 
     private func connectUpstream(host: HostName, port: Int, context: ChannelHandlerContext) {
@@ -233,8 +239,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         finishExchange(status: relay.status, bytesOut: relay.bodyBytes)
         state = .idle
         upstreamBecameWritable()
-        if completely, reusable, requestEnded, upstream.isActive, context.channel.isActive {
-            idleUpstreams.append((upstreamKey, upstream, relay))
+        if completely, reusable, requestEnded, upstream.isActive, context.channel.isActive, let upstreamTarget {
+            idleUpstreams.append((upstreamTarget, upstream, relay))
             if idleUpstreams.count > Self.maxIdleUpstreams { idleUpstreams.removeFirst().channel.close(promise: nil) }
         } else {
             upstream.close(promise: nil)
@@ -261,7 +267,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelReadComplete()
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { clientContext = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        clientContext = context
+        clientAddress = context.channel.remoteAddress?.ipAddress
+    }
     func handlerRemoved(context: ChannelHandlerContext) { clientContext = nil }
 
     func read(context: ChannelHandlerContext) {
@@ -373,8 +382,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             respond(.forbidden, text: "Tunnels are allowed to port \(shared.configuration.connectPorts.sorted().map(String.init).joined(separator: ", ")) only.\n", keepAlive: false, context: context)
             return
         }
-        let (decision, user) = shared.decide(host: host, path: nil, port: port, client: context.channel.remoteAddress, who: who)
-        exchange = Exchange(started: shared.now(), client: context.channel.remoteAddress?.ipAddress ?? "?", method: "CONNECT",
+        let (decision, user) = shared.decide(host: host, path: nil, port: port, client: clientAddress, who: who)
+        exchange = Exchange(started: shared.now(), client: clientAddress ?? "?", method: "CONNECT",
                             host: host.text, url: "\(host.urlForm):\(port)", decision: decision, user: user, who: who)
         switch decision.verdict {
         case .block, .needsConsent, .needsAuthentication:

@@ -107,7 +107,8 @@ public final class ProxyContext: Sendable {
     }
 
     /// The decision for one request, and the name its visit is logged under.
-    func decide(host: HostName, path: String?, port: Int?, client: SocketAddress?, who: ClientIdentity) -> (Decision, user: String?) {
+    /// `client` is the client's address as text (`SocketAddress.ipAddress`).
+    func decide(host: HostName, path: String?, port: Int?, client address: String?, who: ClientIdentity) -> (Decision, user: String?) {
         let instant = now()
         // Every time zone's offset is a whole number of minutes, so local minutes turn over with UTC ones.
         let epochMinute = Int64((instant.timeIntervalSince1970 / 60).rounded(.down))
@@ -117,7 +118,6 @@ public final class ProxyContext: Sendable {
             state.minute = (epochMinute, local)
             return (state.policy, state.overrides, local)
         }
-        let address = client?.ipAddress
         var user = who.user ?? address.flatMap(identity.userAtAddress)
         let group = policy.group(for: Identity(user: user, directoryGroups: who.directoryGroups, clientAddress: address))
         var consented = true

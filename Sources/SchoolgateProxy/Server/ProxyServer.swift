@@ -90,8 +90,9 @@ public final class ProxyServer: Sendable {
     private static func addInterceptedTLSHandlers(_ channel: Channel, shared: ProxyContext, destination: SocketAddress) throws {
         guard let address = destination.ipAddress, let port = destination.port else { throw ChannelError.operationUnsupported }
         let target = try HostName(address)
-        let (decision, user) = shared.decide(host: target, path: nil, port: port, client: channel.remoteAddress, who: .anonymous)
-        let exchange = Exchange(started: shared.now(), client: channel.remoteAddress?.ipAddress ?? "?", method: "CONNECT",
+        let client = channel.remoteAddress?.ipAddress
+        let (decision, user) = shared.decide(host: target, path: nil, port: port, client: client, who: .anonymous)
+        let exchange = Exchange(started: shared.now(), client: client ?? "?", method: "CONNECT",
                                 host: target.text, url: "\(target.urlForm):\(port)", decision: decision, user: user)
         try channel.pipeline.syncOperations.addHandler(ConnectionLimitHandler(tracker: shared.connections))
         try channel.pipeline.syncOperations.addHandler(TunnelHandler(target: target, port: port, shared: shared, exchange: exchange, intercepted: true))

@@ -90,7 +90,7 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
                 refuse(context: context, reason: "SNI differs from the CONNECT host", rule: .sniMismatch, raisesIncident: true)
                 return
             }
-            let (decision, _) = shared.decide(host: sni, path: nil, port: port, client: context.channel.remoteAddress, who: exchange.who)
+            let (decision, _) = shared.decide(host: sni, path: nil, port: port, client: context.channel.remoteAddress?.ipAddress, who: exchange.who)
             exchange.decision = decision
             if decision.verdict == .block || decision.verdict == .needsConsent || decision.verdict == .needsAuthentication {
                 refuse(context: context, reason: "refused on its SNI: \(decision.rule.rawValue)")

@@ -10,17 +10,21 @@ import Glibc
 ///
 ///     %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt
 ///
-/// Lines are buffered and written by a background task, never on the proxy's event loop. The
+/// Visits are queued as they are; a background task formats and writes them, so neither the
+/// formatting nor the write happens on the proxy's event loop. The
 /// file is created readable by its owner only (it names users and sites), and `reopen()` (SIGUSR1,
 /// after logrotate has moved it) starts a new one.
 public final class SquidAccessLog: Sendable {
     private struct State {
         var descriptor: Int32
-        var pending: [UInt8] = []
+        var pending: [Visit] = []
     }
 
     public let path: String
     private let state: Mutex<State>
+    /// Held while a batch is formatted and written, so batches reach the file in order while
+    /// `append` (on the event loop) only ever waits for the short `state` lock.
+    private let writing = Mutex(())
 
     public init(path: String) throws {
         self.path = path
@@ -32,10 +36,8 @@ public final class SquidAccessLog: Sendable {
     }
 
     deinit {
-        state.withLock { state in
-            Self.write(state.pending, to: state.descriptor)
-            close(state.descriptor)
-        }
+        flush()
+        state.withLock { close($0.descriptor) }
     }
 
     private static func open(_ path: String) throws -> Int32 {
@@ -45,28 +47,40 @@ public final class SquidAccessLog: Sendable {
     }
 
     public func append(_ visit: Visit) {
-        let line = Array((Self.line(for: visit) + "\n").utf8)
-        state.withLock { $0.pending += line }
+        state.withLock { $0.pending.append(visit) }
     }
 
-    /// Writes what is buffered (the background task calls this a few times a second).
+    /// Writes what is queued (the background task calls this a few times a second).
     public func flush() {
-        state.withLock { state in
-            guard !state.pending.isEmpty else { return }
-            Self.write(state.pending, to: state.descriptor)
-            state.pending.removeAll(keepingCapacity: true)
-        }
+        writing.withLock { _ in writeQueued() }
     }
 
     /// Starts a new file at `path` (logrotate has moved the old one away).
     public func reopen() throws {
         let descriptor = try Self.open(path)
-        state.withLock { state in
-            Self.write(state.pending, to: state.descriptor)
-            state.pending.removeAll(keepingCapacity: true)
-            close(state.descriptor)
-            state.descriptor = descriptor
+        writing.withLock { _ in
+            writeQueued()
+            state.withLock { state in
+                close(state.descriptor)
+                state.descriptor = descriptor
+            }
         }
+    }
+
+    /// Only with `writing` held.
+    private func writeQueued() {
+        let (visits, descriptor) = state.withLock { state in
+            var taken: [Visit] = []
+            swap(&taken, &state.pending)
+            return (taken, state.descriptor)
+        }
+        guard !visits.isEmpty else { return }
+        var bytes: [UInt8] = []
+        for visit in visits {
+            bytes += Self.line(for: visit).utf8
+            bytes.append(UInt8(ascii: "\n"))
+        }
+        Self.write(bytes, to: descriptor)
     }
 
     public func run(interval: Duration = .milliseconds(250)) async {
