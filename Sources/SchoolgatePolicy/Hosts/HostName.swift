@@ -53,6 +53,10 @@ public enum HostNormaliser {
             output.append(contentsOf: input)
             return .success(.domain)
         }
+        if isCanonicalIPv4(input) {
+            output.append(contentsOf: input)
+            return .success(.ipv4)
+        }
         let all = Array(input)
         var slice = trimmed(all[...])
         guard !slice.isEmpty else { return .failure(HostNameError("empty host")) }
@@ -135,6 +139,31 @@ public enum HostNormaliser {
         guard labelLength > 0, lastLabelHasLetter else { return false }
         let lastLabel = input.count - labelLength
         return !(labelLength >= 2 && input[lastLabel] == UInt8(ascii: "0") && input[lastLabel + 1] == UInt8(ascii: "x"))
+    }
+
+    /// `192.168.0.1` as `IPv4.format` writes it: four decimal numbers up to 255, no leading zeros.
+    @inline(__always)
+    private static func isCanonicalIPv4(_ input: UnsafeBufferPointer<UInt8>) -> Bool {
+        var parts = 0, value = 0, digits = 0, leadingZero = false
+        for byte in input {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if leadingZero { return false }
+                if digits == 0, byte == UInt8(ascii: "0") { leadingZero = true }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+                if value > 255 { return false }
+            case UInt8(ascii: "."):
+                if digits == 0 { return false }
+                parts += 1
+                value = 0
+                digits = 0
+                leadingZero = false
+            default:
+                return false
+            }
+        }
+        return parts == 3 && digits > 0
     }
 
     private static func validateName(_ name: ArraySlice<UInt8>, into output: inout [UInt8]) -> Result<HostName.Kind, HostNameError> {

@@ -41,12 +41,23 @@ enum HopByHop {
         var result = headers
         for value in headers["connection"] {
             for token in value.split(separator: ",") {
-                let name = token.trimmingCharacters(in: .whitespaces)
+                let name = String(token.trimmingSpaces())
                 let lowered = name.lowercased()
                 if lowered != "content-length" && lowered != "transfer-encoding" { result.remove(name: name) }
             }
         }
         for name in fields { result.remove(name: name) }
         return result
+    }
+}
+
+extension Substring {
+    /// RFC 9110 §5.6.1 list elements are separated by optional spaces and tabs: trimmed by byte,
+    /// not with Foundation's character sets, which cost more than all the rest of this file.
+    func trimmingSpaces() -> Substring {
+        var slice = self
+        while let first = slice.utf8.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { slice = slice.dropFirst() }
+        while let last = slice.utf8.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { slice = slice.dropLast() }
+        return slice
     }
 }

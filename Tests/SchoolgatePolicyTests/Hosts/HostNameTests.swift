@@ -48,6 +48,23 @@ import Testing
         #expect(host.kind == .ipv4)
     }
 
+    /// Dotted quads already in canonical form take a shortcut; it must agree with the full path
+    /// on every one of them, and leave the rest (leading zeros, 256, three parts) to it.
+    @Test func takesTheCanonicalIPv4ShortcutOnlyWhereTheFullPathAgrees() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let octets = (0..<4).map { _ in UInt32.random(in: 0...255, using: &generator) }
+            let text = octets.map(String.init).joined(separator: ".")
+            let host = try HostName(text)
+            #expect(host.text == IPv4.format(octets.reduce(0) { $0 << 8 | $1 }) && host.kind == .ipv4, "\(text)")
+        }
+        #expect(try HostName("010.0.0.1").text == "8.0.0.1")
+        #expect(try HostName("1.2.3").text == "1.2.0.3")
+        #expect(try HostName("0.0.0.0").text == "0.0.0.0")
+        #expect(throws: HostNameError.self) { try HostName("256.1.1.1") }
+        #expect(throws: HostNameError.self) { try HostName("1.2.3.4.5") }
+    }
+
     @Test(arguments: [
         ("[::1]", "::1"),
         ("[2001:DB8:0:0:0:0:0:1]", "2001:db8::1"),
