@@ -24,6 +24,14 @@ func residentMegabytes() -> Double {
     return kilobytes / 1024
 }
 
+/// How much of the heap is on 2 MiB pages: decision times vary from run to run with it.
+func hugePageMegabytes() -> Double {
+    guard let rollup = try? String(contentsOfFile: "/proc/self/smaps_rollup", encoding: .utf8),
+          let line = rollup.split(separator: "\n").first(where: { $0.hasPrefix("AnonHugePages:") }),
+          let kilobytes = Double(line.split(separator: " ")[1]) else { return .nan }
+    return kilobytes / 1024
+}
+
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
@@ -86,8 +94,8 @@ _ = mallocTrim(0)
 #endif
 let rssAfter = residentMegabytes()
 print(String(format: "load: %.2f s for %d entries (%d distinct) from a list file", loadSeconds, loaded.totalEntries, loaded.policy.index.domainCount))
-print(String(format: "rss: %.1f MB before load, %.1f MB after it (%.1f MB before malloc_trim), %.1f MB for the lists; index arrays %.1f MB",
-             rssBefore, rssAfter, rssUntrimmed, rssAfter - rssBefore, Double(loaded.policy.index.memoryFootprint) / 1_048_576))
+print(String(format: "rss: %.1f MB before load, %.1f MB after it (%.1f MB before malloc_trim), %.1f MB for the lists; index arrays %.1f MB, %.0f MB on huge pages",
+             rssBefore, rssAfter, rssUntrimmed, rssAfter - rssBefore, Double(loaded.policy.index.memoryFootprint) / 1_048_576, hugePageMegabytes()))
 
 // Hosts with four labels: half below a listed domain (blocked), half not listed at all.
 var hosts: [HostName] = []

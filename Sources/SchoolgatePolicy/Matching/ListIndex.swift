@@ -17,8 +17,44 @@ public struct ListMatch: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable { case domain, url, expression }
     public var source: ListSource
     /// The entry as it stands in normalised form: a domain, `host/path`, or the regular expression.
-    public var entry: String
+    public var entry: String { String(entryText) }
+    /// A domain match is a suffix of the request's host: held as a slice of it, since building a
+    /// string of its own cost an allocation for every listed request.
+    var entryText: Substring
     public var kind: Kind
+    /// Where `source` is in the index's `sources` (-1 when the match came from elsewhere), so a
+    /// group finds what it does with it without hashing the category name.
+    let sourceID: Int32
+
+    public init(source: ListSource, entry: String, kind: Kind) {
+        self.init(source: source, entryText: Substring(entry), kind: kind)
+    }
+
+    init(source: ListSource, entryText: Substring, kind: Kind, sourceID: Int32 = -1) {
+        self.source = source
+        self.entryText = entryText
+        self.kind = kind
+        self.sourceID = sourceID
+    }
+
+    public static func == (a: ListMatch, b: ListMatch) -> Bool {
+        a.source == b.source && a.entryText == b.entryText && a.kind == b.kind
+    }
+
+    private enum CodingKeys: String, CodingKey { case source, entry, kind }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(source: try container.decode(ListSource.self, forKey: .source), entry: try container.decode(String.self, forKey: .entry),
+                  kind: try container.decode(Kind.self, forKey: .kind))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(source, forKey: .source)
+        try container.encode(entry, forKey: .entry)
+        try container.encode(kind, forKey: .kind)
+    }
 }
 
 /// Every list entry of every category, compiled for lookup.
@@ -82,6 +118,8 @@ public final class ListIndex: Sendable {
         var results: [ListMatch] = []
         var excepted: [String] = []
         var hostText = host.text
+        hostText.makeContiguousUTF8()
+        let text = hostText
         hostText.withUTF8 { hostBytes in
             // Every suffix that could be listed: where it starts in the host, and its key.
             withUnsafeTemporaryAllocation(of: Int.self, capacity: hostBytes.count + 1) { starts in
@@ -113,13 +151,12 @@ public final class ListIndex: Sendable {
                     let keys = UnsafeBufferPointer(rebasing: keys[0..<count])
                     func suffix(_ i: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: hostBytes[starts[i]...]) }
                     domains.values(for: keys) { i, value in
-                        let entry = String(decoding: suffix(i), as: UTF8.self)
-                        for source in sourceIDs(value) {
-                            results.append(ListMatch(source: sources[Int(source)], entry: entry, kind: .domain))
-                        }
+                        // The offset is on a label boundary, so a valid index of the text.
+                        let entry = text[text.utf8.index(text.utf8.startIndex, offsetBy: starts[i])...]
+                        forEachSource(value) { results.append(ListMatch(source: sources[Int($0)], entryText: entry, kind: .domain, sourceID: Int32($0))) }
                     }
                     exceptions.values(for: keys) { _, value in
-                        excepted.append(contentsOf: sourceIDs(value).map { sources[Int($0)].category })
+                        forEachSource(value) { excepted.append(sources[Int($0)].category) }
                     }
                     if let path, !urls.isEmpty {
                         urlHosts.values(for: keys) { i, _ in matchURLs(hostSuffix: suffix(i), path: path, into: &results) }
@@ -131,7 +168,8 @@ public final class ListIndex: Sendable {
             let subject = host.urlForm + (path ?? "")
             let range = NSRange(subject.startIndex..., in: subject)
             for expression in expressions where expression.regex.firstMatch(in: subject, range: range) != nil {
-                results.append(ListMatch(source: sources[Int(expression.source)], entry: expression.pattern, kind: .expression))
+                results.append(ListMatch(source: sources[Int(expression.source)], entryText: Substring(expression.pattern), kind: .expression,
+                                         sourceID: Int32(expression.source)))
             }
         }
         if !excepted.isEmpty {
@@ -149,16 +187,20 @@ public final class ListIndex: Sendable {
                 print.add(UnsafeBufferPointer(rebasing: pathBytes[0..<end]))
                 guard let value = urls.value(for: print.finish()) else { continue }
                 let entry = String(decoding: hostSuffix, as: UTF8.self) + String(decoding: pathBytes[0..<end], as: UTF8.self)
-                for source in sourceIDs(value) {
-                    results.append(ListMatch(source: sources[Int(source)], entry: entry, kind: .url))
-                }
+                forEachSource(value) { results.append(ListMatch(source: sources[Int($0)], entryText: Substring(entry), kind: .url, sourceID: Int32($0))) }
             }
         }
     }
 
+    /// Most keys have one source, stored in the value itself; building an array for it cost an
+    /// allocation per match.
     @inline(__always)
-    private func sourceIDs(_ value: UInt32) -> [UInt32] {
-        value & ListIndexBuilder.setFlag == 0 ? [value] : sourceSets[Int(value & ~ListIndexBuilder.setFlag)]
+    private func forEachSource(_ value: UInt32, _ body: (UInt32) -> Void) {
+        if value & ListIndexBuilder.setFlag == 0 {
+            body(value)
+        } else {
+            for source in sourceSets[Int(value & ~ListIndexBuilder.setFlag)] { body(source) }
+        }
     }
 }
 

@@ -63,24 +63,14 @@ public struct Policy: Sendable {
     public let groupOrder: [String]
     public let index: ListIndex
     public let defaultGroup: String
-    private let compiled: [String: CompiledGroup]
-
-    /// A group held by reference with its lists as sets, so a decision neither copies the group
-    /// nor builds anything to test membership.
-    private final class CompiledGroup: Sendable {
-        let group: Group
-        let allowed: Set<String>
-
-        init(_ group: Group) {
-            self.group = group
-            self.allowed = Set(group.allowed)
-        }
-    }
+    /// In config order. Found by name with a scan: a school has a handful of groups, and
+    /// comparing short names is cheaper than hashing one for a dictionary.
+    private let compiled: [CompiledGroup]
 
     public init(groups: [Group], index: ListIndex, defaultGroup: String) {
         self.groups = Dictionary(groups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        self.compiled = self.groups.mapValues(CompiledGroup.init)
         self.groupOrder = groups.map(\.name)
+        self.compiled = groupOrder.compactMap { [groups = self.groups] in groups[$0].map { CompiledGroup($0, sources: index.sources) } }
         self.index = index
         self.defaultGroup = defaultGroup
     }
@@ -92,19 +82,30 @@ public struct Policy: Sendable {
     public func decide(_ request: PolicyRequest, overrides: OverrideSet = OverrideSet(), at instant: Date = .distantPast) -> Decision {
         var matches = index.matches(host: request.host, path: request.path)
         if matches.count > 1 { matches.sort(by: Self.moreSpecific) }
-        var decision = decide(request, matches: matches, override: overrides.lookup(request.host, group: request.group, at: instant))
-        if decision.verdict == .allow || decision.verdict == .flag, let level = compiled[request.group]?.group.safeSearch {
-            decision.connectTo = SafeSearch.enforcedHost(for: request.host, level: level)
+        guard let group = compiledGroup(request.group) else {
+            return decide(request, matches: matches, group: nil)
+        }
+        let override = overrides.count == 0 ? nil : overrides.lookup(request.host, group: request.group, at: instant)
+        var decision = decide(request, matches: matches, group: group, override: override)
+        if decision.verdict == .allow || decision.verdict == .flag {
+            decision.connectTo = SafeSearch.enforcedHost(for: request.host, level: group.safeSearch)
         }
         return decision
     }
 
     func decide(_ request: PolicyRequest, matches: [ListMatch], override: PolicyOverride? = nil) -> Decision {
-        guard let compiled = compiled[request.group] else {
+        decide(request, matches: matches, group: compiledGroup(request.group), override: override)
+    }
+
+    private func compiledGroup(_ name: String) -> CompiledGroup? {
+        compiled.first { $0.name == name }
+    }
+
+    private func decide(_ request: PolicyRequest, matches: [ListMatch], group: CompiledGroup?, override: PolicyOverride? = nil) -> Decision {
+        guard let group else {
             return Decision(verdict: .block, rule: .unknownGroup, group: request.group)
         }
-        let group = compiled.group
-        if let locked = matches.first(where: { Self.lockedCategories.contains($0.source.category) }) {
+        if let locked = matches.first(where: { group.role(of: $0)?.locked == true }) {
             return Decision(verdict: .block, rule: .lockedList, group: group.name, match: locked, severity: .critical)
         }
         switch group.requires {
@@ -116,13 +117,14 @@ public struct Policy: Sendable {
             break
         }
 
-        var flag: (ListMatch, Severity)?
-        for match in matches {
-            if let severity = group.flagged[match.source.category], flag.map({ severity > $0.1 }) ?? true { flag = (match, severity) }
+        var flag: (index: Int, severity: Severity)?
+        for i in matches.indices {
+            if let severity = group.role(of: matches[i])?.flagged, flag.map({ severity > $0.severity }) ?? true { flag = (i, severity) }
         }
         func allowing(_ rule: Decision.Rule, _ match: ListMatch?, _ location: ConfigLocation?) -> Decision {
             if let flag {
-                return Decision(verdict: .flag, rule: rule, group: group.name, match: match ?? flag.0, severity: flag.1, ruleLocation: location)
+                return Decision(verdict: .flag, rule: rule, group: group.name, match: match ?? matches[flag.index], severity: flag.severity,
+                                ruleLocation: location)
             }
             return Decision(verdict: .allow, rule: rule, group: group.name, match: match, ruleLocation: location)
         }
@@ -132,10 +134,10 @@ public struct Policy: Sendable {
         if let override {
             switch override.action {
             case .allow: return allowing(.localOverride, override.match, nil)
-            case .block: return Decision(verdict: .block, rule: .localOverride, group: group.name, match: override.match, severity: flag?.1)
+            case .block: return Decision(verdict: .block, rule: .localOverride, group: group.name, match: override.match, severity: flag?.severity)
             }
         }
-        if let exception = matches.first(where: { compiled.allowed.contains($0.source.category) }) {
+        if let exception = matches.first(where: { group.role(of: $0)?.allowed == true }) {
             return allowing(.exception, exception, group.location)
         }
         for rule in group.timeRules where rule.applies(at: request.time) {
@@ -144,15 +146,17 @@ public struct Policy: Sendable {
             case .allow:
                 return allowing(.timeRuleAllow, match, rule.location)
             case .block:
-                return Decision(verdict: .block, rule: .timeRuleBlock, group: group.name, match: match, severity: flag?.1, ruleLocation: rule.location)
+                return Decision(verdict: .block, rule: .timeRuleBlock, group: group.name, match: match, severity: flag?.severity, ruleLocation: rule.location)
             }
         }
-        if let blocked = matches.first(where: { group.blocked[$0.source.category] != nil }) {
-            let location = group.blocked[blocked.source.category] ?? nil
-            return Decision(verdict: .block, rule: .blockedCategory, group: group.name, match: blocked, severity: flag?.1, ruleLocation: location)
+        for match in matches {
+            guard let role = group.role(of: match), role.blocked else { continue }
+            return Decision(verdict: .block, rule: .blockedCategory, group: group.name, match: match, severity: flag?.severity,
+                            ruleLocation: group.blockedLocation(role))
         }
         if let flag {
-            return Decision(verdict: .flag, rule: .flaggedCategory, group: group.name, match: flag.0, severity: flag.1, ruleLocation: group.location)
+            return Decision(verdict: .flag, rule: .flaggedCategory, group: group.name, match: matches[flag.index], severity: flag.severity,
+                            ruleLocation: group.location)
         }
         if group.walledGarden {
             return Decision(verdict: .block, rule: .walledGarden, group: group.name, ruleLocation: group.location)
@@ -163,7 +167,7 @@ public struct Policy: Sendable {
     static func moreSpecific(_ a: ListMatch, _ b: ListMatch) -> Bool {
         func rank(_ kind: ListMatch.Kind) -> Int { kind == .url ? 0 : kind == .domain ? 1 : 2 }
         if rank(a.kind) != rank(b.kind) { return rank(a.kind) < rank(b.kind) }
-        if a.kind != .expression, a.entry.utf8.count != b.entry.utf8.count { return a.entry.utf8.count > b.entry.utf8.count }
+        if a.kind != .expression, a.entryText.utf8.count != b.entryText.utf8.count { return a.entryText.utf8.count > b.entryText.utf8.count }
         return (a.source.category, a.source.file) < (b.source.category, b.source.file)
     }
 
