@@ -16,7 +16,7 @@ public final class ListIndex: Sendable {
     let exceptions: FingerprintTable
     let urlHosts: FingerprintTable
     let urls: FingerprintTable
-    let expressions: [(source: UInt32, pattern: String, regex: NSRegularExpression)]
+    let expressions: [ListExpression]
     /// Values with the top bit set index here: keys that more than one source listed.
     let sourceSets: [[UInt32]]
     /// Bit n is set when some domain entry (of any table) has n labels (63: that many or more).
@@ -24,7 +24,7 @@ public final class ListIndex: Sendable {
     let labelCounts: UInt64
 
     init(sources: [ListSource], domains: FingerprintTable, exceptions: FingerprintTable, urlHosts: FingerprintTable, urls: FingerprintTable,
-         expressions: [(source: UInt32, pattern: String, regex: NSRegularExpression)], sourceSets: [[UInt32]], labelCounts: UInt64) {
+         expressions: [ListExpression], sourceSets: [[UInt32]], labelCounts: UInt64) {
         self.sources = sources
         self.domains = domains
         self.exceptions = exceptions
@@ -109,8 +109,7 @@ public final class ListIndex: Sendable {
         }
         if !expressions.isEmpty {
             let subject = host.urlForm + (path ?? "")
-            let range = NSRange(subject.startIndex..., in: subject)
-            for expression in expressions where expression.regex.firstMatch(in: subject, range: range) != nil {
+            for expression in expressions where expression.matches(subject) {
                 results.append(ListMatch(source: sources[Int(expression.source)], entryText: Substring(expression.pattern), kind: .expression,
                                          sourceID: Int32(expression.source)))
             }

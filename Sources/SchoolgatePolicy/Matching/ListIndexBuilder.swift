@@ -11,7 +11,7 @@ public struct ListIndexBuilder {
     private var exceptions = FingerprintTable.Builder()
     private var urlHosts = FingerprintTable.Builder()
     private var urls = FingerprintTable.Builder()
-    private var expressions: [(source: UInt32, pattern: String, regex: NSRegularExpression)] = []
+    private var expressions: [ListExpression] = []
     private var scratch: [UInt8] = []
     private var labelCounts: UInt64 = 0
 
@@ -74,8 +74,7 @@ public struct ListIndexBuilder {
     @discardableResult
     public mutating func addExpression(_ pattern: String, source: UInt32) -> String? {
         do {
-            let regex = try NSRegularExpression(pattern: pattern, options: [.caseInsensitive])
-            expressions.append((source, pattern, regex))
+            expressions.append(try ListExpression(source: source, pattern: pattern))
             return nil
         } catch {
             return "not a valid regular expression"

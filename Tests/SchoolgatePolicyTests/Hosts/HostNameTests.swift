@@ -65,6 +65,15 @@ import Testing
         #expect(throws: HostNameError.self) { try HostName("1.2.3.4.5") }
     }
 
+    @Test func readsClientAddressesStrictly() {
+        #expect(AddressRange.parseAddress("10.20.30.40") == [10, 20, 30, 40])
+        #expect(AddressRange.parseAddress("010.0.0.1") == [10, 0, 0, 1])
+        #expect(AddressRange.parseAddress("::ffff:10.0.0.1") == [10, 0, 0, 1])
+        for bad in ["10.0.0.256", "10.0.0", "1.2.3.4.5", "1..2.3", "1.2.3.4.", "+1.2.3.4", "1.2.3.0004", ""] {
+            #expect(AddressRange.parseAddress(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test(arguments: [
         ("[::1]", "::1"),
         ("[2001:DB8:0:0:0:0:0:1]", "2001:db8::1"),
