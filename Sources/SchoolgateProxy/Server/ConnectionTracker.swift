@@ -34,26 +34,16 @@ final class ConnectionTracker: Sendable {
         }
     }
 
+    /// Admits a connection as its pipeline is built, or throws (and the channel is closed);
+    /// the connection is released when it closes. Done without a handler in the pipeline, where
+    /// every read and write of the connection would pass through it.
+    func admitUntilClosed(_ channel: Channel) throws {
+        guard admit(channel) else { throw ConnectionLimitReached() }
+        channel.closeFuture.whenComplete { [self] _ in release(channel) }
+    }
+
+    struct ConnectionLimitReached: Error {}
+
     var openConnections: [Channel] { state.withLockedValue { Array($0.open.values) } }
     public var openCount: Int { state.withLockedValue { $0.open.count } }
-}
-
-/// First in every client pipeline: admits the connection or closes it at once.
-final class ConnectionLimitHandler: ChannelInboundHandler {
-    typealias InboundIn = NIOAny
-
-    private let tracker: ConnectionTracker
-    private var admitted = false
-
-    init(tracker: ConnectionTracker) { self.tracker = tracker }
-
-    func channelActive(context: ChannelHandlerContext) {
-        admitted = tracker.admit(context.channel)
-        if admitted { context.fireChannelActive() } else { context.close(promise: nil) }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if admitted { tracker.release(context.channel) }
-        context.fireChannelInactive()
-    }
 }

@@ -75,7 +75,7 @@ public final class ProxyServer: Sendable {
         let decoder = ByteToMessageHandler(HTTPRequestDecoder(
             leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop, limitConfiguration: limits))
         let operations = channel.pipeline.syncOperations
-        try operations.addHandler(ConnectionLimitHandler(tracker: shared.connections))
+        try shared.connections.admitUntilClosed(channel)
         try operations.addHandler(IdleStateHandler(readTimeout: configuration.clientTimeout))
         try operations.addHandler(encoder)
         try operations.addHandler(decoder)
@@ -89,12 +89,12 @@ public final class ProxyServer: Sendable {
     /// Intercepted TLS: decided first on the address, then on the ClientHello's SNI.
     private static func addInterceptedTLSHandlers(_ channel: Channel, shared: ProxyContext, destination: SocketAddress) throws {
         guard let address = destination.ipAddress, let port = destination.port else { throw ChannelError.operationUnsupported }
+        try shared.connections.admitUntilClosed(channel)
         let target = try HostName(address)
         let client = channel.remoteAddress?.ipAddress
         let (decision, user) = shared.decide(host: target, path: nil, port: port, client: client, who: .anonymous)
         let exchange = Exchange(started: shared.now(), client: client ?? "?", method: "CONNECT",
                                 host: target.text, url: "\(target.urlForm):\(port)", decision: decision, user: user)
-        try channel.pipeline.syncOperations.addHandler(ConnectionLimitHandler(tracker: shared.connections))
         try channel.pipeline.syncOperations.addHandler(TunnelHandler(target: target, port: port, shared: shared, exchange: exchange, intercepted: true))
     }
 
