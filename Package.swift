@@ -138,7 +138,7 @@ let package = Package(
             dependencies: ["SchoolgateIdentity", "SchoolgatePolicy", "SchoolgateTestSupport", .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(name: "SchoolgatePortalTests", dependencies: ["SchoolgatePortal", "SchoolgateIdentity", "SchoolgatePolicy"]),
-        .testTarget(name: "SchoolgateStoreTests", dependencies: ["SchoolgateStore", "SchoolgatePolicy"]),
+        .testTarget(name: "SchoolgateStoreTests", dependencies: ["SchoolgateStore", "SchoolgatePolicy", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "SchoolgateConfigTests",
             dependencies: ["SchoolgateConfig", "SchoolgatePolicy"],

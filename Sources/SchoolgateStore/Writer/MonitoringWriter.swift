@@ -69,71 +69,90 @@ public final class MonitoringWriter: Sendable {
 
     public var stats: Stats { state.withLock { $0.stats } }
 
-    /// Writes until cancelled, then drains what is left.
+    /// Writes until cancelled, then drains what is left. Between writes that emptied the queue
+    /// it waits `interval`, so visits are committed many to a transaction (each commit has a cost
+    /// of its own) rather than a few at a time as they arrive.
     public func run(interval: Duration = .milliseconds(200)) async {
         while !Task.isCancelled {
-            let wrote = await writeBatch()
-            if !wrote { try? await Task.sleep(for: interval) }
+            let written = await writeBatch()
+            if written < batchSize { try? await Task.sleep(for: interval) }
         }
         await drain()
     }
 
-    /// Writes everything queued now (at shutdown, or in tests).
-    public func drain() async {
+    /// Writes everything queued now (at shutdown, or in tests), trying a failing store up to
+    /// `attempts` times, 100 ms apart.
+    public func drain(attempts maximum: Int = 50) async {
         var attempts = 0
-        while attempts < 50 {
+        while attempts < maximum {
             let pending = state.withLock { !$0.visits.isEmpty || !$0.sightings.isEmpty }
             guard pending else { return }
-            if !(await writeBatch()) {
+            if await writeBatch() == 0 {
                 attempts += 1
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
     }
 
-    /// One batch; true when something was written.
-    private func writeBatch() async -> Bool {
+    /// Takes everything queued and writes it in batches; returns how many records were written.
+    ///
+    /// The queue is swapped out whole under the lock: taking a batch off its front moved every
+    /// visit behind it, a copy of up to the whole queue made while the proxy's event loop waited
+    /// on the same lock to submit.
+    private func writeBatch() async -> Int {
         let (visits, sightings, dropped) = state.withLock { state -> ([Visit], [IncidentSighting], Int) in
-            let visits = Array(state.visits.prefix(batchSize))
-            state.visits.removeFirst(visits.count)
-            let sightings = state.sightings
-            state.sightings.removeAll()
+            var visits: [Visit] = []
+            var sightings: [IncidentSighting] = []
+            swap(&visits, &state.visits)
+            swap(&sightings, &state.sightings)
             let dropped = state.droppedSinceLog
             state.droppedSinceLog = 0
-            state.stats.queuedVisits = state.visits.count
+            state.stats.queuedVisits = 0
             state.stats.queuedSightings = 0
             return (visits, sightings, dropped)
         }
         if dropped > 0 {
             logger.error("monitoring store is behind: \(dropped) visit records were dropped (queue of \(capacity) full)")
         }
-        guard !visits.isEmpty || !sightings.isEmpty else { return false }
-        do {
-            // Detached: a batch taken from the queue is committed even when the writer is being
-            // cancelled (at shutdown), rather than refused by the store and retried.
-            let store = store, foldWindow = foldWindow
-            let ids = try await Task.detached { try await store.record(visits: visits, sightings: sightings, foldWindow: foldWindow) }.value
-            state.withLock {
-                $0.stats.writtenVisits += visits.count
-                $0.stats.writtenSightings += sightings.count
-                $0.stats.lastWriteFailed = false
+        guard !visits.isEmpty || !sightings.isEmpty else { return 0 }
+        var start = 0
+        var pendingSightings = sightings
+        repeat {
+            let batch = Array(visits[start..<min(start + batchSize, visits.count)])
+            do {
+                // Detached: a batch taken from the queue is committed even when the writer is being
+                // cancelled (at shutdown), rather than refused by the store and retried.
+                let store = store, foldWindow = foldWindow, batchSightings = pendingSightings
+                let ids = try await Task.detached { try await store.record(visits: batch, sightings: batchSightings, foldWindow: foldWindow) }.value
+                state.withLock {
+                    $0.stats.writtenVisits += batch.count
+                    $0.stats.writtenSightings += batchSightings.count
+                    $0.stats.lastWriteFailed = false
+                }
+                pendingSightings = []
+                start += batch.count
+                onStored?(ids)
+            } catch {
+                logger.error("monitoring store write failed, will retry: \(error)")
+                requeue(visits: visits[start...], sightings: pendingSightings)
+                return 0
             }
-            onStored?(ids)
-            return true
-        } catch {
-            logger.error("monitoring store write failed, will retry: \(error)")
-            state.withLock { state in
-                state.stats.failedBatches += 1
-                state.stats.lastWriteFailed = true
-                state.sightings.insert(contentsOf: sightings, at: 0)
-                // Visits go back in front if there is room; what does not fit is counted as dropped.
-                let room = max(0, capacity - state.visits.count)
-                state.visits.insert(contentsOf: visits.prefix(room), at: 0)
-                state.stats.droppedVisits += max(0, visits.count - room)
-                state.stats.queuedVisits = state.visits.count
-                state.stats.queuedSightings = state.sightings.count
-            }
-            return false
+        } while start < visits.count
+        return visits.count + sightings.count
+    }
+
+    /// Puts what was not written back in front of the queue, sightings always; visits as far as
+    /// there is room, the rest counted as dropped.
+    private func requeue(visits: ArraySlice<Visit>, sightings: [IncidentSighting]) {
+        state.withLock { state in
+            state.stats.failedBatches += 1
+            state.stats.lastWriteFailed = true
+            state.sightings.insert(contentsOf: sightings, at: 0)
+            let room = max(0, capacity - state.visits.count)
+            state.visits.insert(contentsOf: visits.prefix(room), at: 0)
+            state.stats.droppedVisits += max(0, visits.count - room)
+            state.stats.queuedVisits = state.visits.count
+            state.stats.queuedSightings = state.sightings.count
         }
     }
 }

@@ -1,3 +1,4 @@
+import GRDB
 import Synchronization
 import Foundation
 import Logging
@@ -30,6 +31,35 @@ import Testing
         await writer.drain()
         #expect(try await temporary.store.visits(subject: nil, from: nil, to: nil, limit: 100).count == 10)
         #expect(try await temporary.store.incidents(IncidentQuery(limit: 100)).count == 15)
+    }
+
+    /// A batch the store refuses (here a trigger stands in for a full disk) is kept, its
+    /// sightings first, and written once the store takes it; the batches before it stay written.
+    @Test func keepsAFailedBatchAndWritesItLater() async throws {
+        let temporary = try TemporaryStore()
+        defer { withExtendedLifetime(temporary) {} }
+        let database = try DatabaseQueue(path: temporary.directory + "/data/schoolgate.sqlite")
+        try await database.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER refuse BEFORE INSERT ON visit WHEN NEW.host = 'refused.example'
+                BEGIN SELECT RAISE(ABORT, 'refused for the test'); END
+                """)
+        }
+        let writer = MonitoringWriter(store: temporary.store, batchSize: 10, logger: Logger(label: "test"))
+        for index in 0..<25 {
+            writer.submit(visit(at: t0 + Double(index), host: index == 14 ? "refused.example" : "example.com"),
+                          sighting: index == 0 ? sighting() : nil)
+        }
+        await writer.drain(attempts: 2)
+        // The first batch (with the sighting) went in; the second, holding the refused visit, did not.
+        #expect(writer.stats.writtenVisits == 10 && writer.stats.writtenSightings == 1)
+        #expect(writer.stats.failedBatches > 0 && writer.stats.lastWriteFailed)
+        #expect(writer.stats.queuedVisits == 15)
+        try await database.write { db in try db.execute(sql: "DROP TRIGGER refuse") }
+        await writer.drain()
+        #expect(writer.stats.writtenVisits == 25 && !writer.stats.lastWriteFailed && writer.stats.droppedVisits == 0)
+        #expect(try await temporary.store.visits(subject: nil, from: nil, to: nil, limit: 100).count == 25)
+        #expect(try await temporary.store.incidents(IncidentQuery()).count == 1)
     }
 
     @Test func reportsStoredIncidentIdsAfterCommit() async throws {
