@@ -181,6 +181,9 @@ for entry in squid:13128:$squid_pid tinyproxy:13129:$tiny_pid trafficserver:1313
     fi
     # Follow the process that listens (for a proxy that forks its worker).
     listener=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2); pid=${listener:-$pid}
+    # Traffic Server sets its worker thread's affinity itself (to every core), whatever taskset
+    # said: every thread is put back on core 1.
+    taskset -a -cp 1 "$pid" > /dev/null
     curl -s -o /dev/null -x "http://127.0.0.1:$port" http://127.0.0.1:18081/1k || true
     idle=$(rss "$pid")
     before=$(cpu "$pid")

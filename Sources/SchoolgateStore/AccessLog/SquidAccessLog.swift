@@ -37,7 +37,7 @@ public final class SquidAccessLog: Sendable {
 
     deinit {
         flush()
-        state.withLock { close($0.descriptor) }
+        _ = state.withLock { close($0.descriptor) }
     }
 
     private static func open(_ path: String) throws -> Int32 {
