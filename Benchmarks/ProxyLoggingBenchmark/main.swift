@@ -10,7 +10,7 @@
 // share two), whatever CPU the writer takes shows up as latency. Paced, p99 is the wait a
 // request sees while the writer works beside it.
 //
-//   swift run -c release ProxyLoggingBenchmark [seconds-per-run]      (needs wrk; loopback only)
+//   swift run -c release ProxyLoggingBenchmark [seconds-per-run] [runs]      (needs wrk; loopback only)
 import Foundation
 import Logging
 import NIOCore
@@ -23,6 +23,7 @@ import SchoolgateStore
 import Synchronization
 
 let seconds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10 : 10
+let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 5 : 5
 let directory = NSTemporaryDirectory() + "schoolgate-logging-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -130,7 +131,7 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 for load in [Load.paced, .flatOut] {
     var off: [(rps: Double, p99: Double, events: Double)] = []
     var on: [(rps: Double, p99: Double, events: Double)] = []
-    for _ in 0..<3 {
+    for _ in 0..<rounds {
         off.append(try await run(logging: false, load: load))
         on.append(try await run(logging: true, load: load))
     }
