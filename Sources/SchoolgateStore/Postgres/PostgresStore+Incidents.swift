@@ -23,6 +23,11 @@ extension PostgresStore {
 
     private func fold(_ sighting: IncidentSighting, window: TimeInterval, on connection: PostgresConnection) async throws -> Int64 {
         let time = sighting.time.timeIntervalSince1970
+        // Two sites of a trust can see the same pupil on the same site at once. `FOR UPDATE`
+        // below locks an open incident, but not the absence of one: without this lock (held to
+        // the end of the transaction) both would insert, and the repeat would not fold.
+        let key = [t("incident"), sighting.subject, sighting.site, sighting.category].joined(separator: "\u{1F}")
+        _ = try await rows("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))", on: connection)
         let open = try await rows("""
             SELECT id, severity FROM \(unescaped: t("incident"))
             WHERE subject = \(sighting.subject) AND site = \(sighting.site) AND category = \(sighting.category) AND status != 'closed'
