@@ -36,10 +36,6 @@ public final class SQLiteStore: MonitoringStore {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // 16 MiB of page cache rather than SQLite's 2: visits go into the (subject, time)
-            // index at every user's place in it, and with a small cache each insert read its
-            // pages back from the file (StoreBenchmark: 38,000 -> 44,000 visits a second).
-            try db.execute(sql: "PRAGMA cache_size = -16384")
         }
         batchThread.start()
         batchThread.submit { _ in
