@@ -80,11 +80,12 @@ public struct Policy: Sendable {
     /// `overrides` are the ICT manager's local allow/block decisions; `instant` is when the
     /// request is made, for the ones that end (none apply without it).
     public func decide(_ request: PolicyRequest, overrides: OverrideSet = OverrideSet(), at instant: Date = .distantPast) -> Decision {
+        guard let group = compiledGroup(request.group) else {
+            // A group the config does not have: refused rather than guessed.
+            return Decision(verdict: .block, rule: .unknownGroup, group: request.group)
+        }
         var matches = index.matches(host: request.host, path: request.path)
         if matches.count > 1 { matches.sort(by: Self.moreSpecific) }
-        guard let group = compiledGroup(request.group) else {
-            return decide(request, matches: matches, group: nil)
-        }
         let override = overrides.count == 0 ? nil : overrides.lookup(request.host, group: request.group, at: instant)
         var decision = decide(request, matches: matches, group: group, override: override)
         if decision.verdict == .allow || decision.verdict == .flag {
@@ -93,18 +94,11 @@ public struct Policy: Sendable {
         return decision
     }
 
-    func decide(_ request: PolicyRequest, matches: [ListMatch], override: PolicyOverride? = nil) -> Decision {
-        decide(request, matches: matches, group: compiledGroup(request.group), override: override)
-    }
-
     private func compiledGroup(_ name: String) -> CompiledGroup? {
         compiled.first { $0.name == name }
     }
 
-    private func decide(_ request: PolicyRequest, matches: [ListMatch], group: CompiledGroup?, override: PolicyOverride? = nil) -> Decision {
-        guard let group else {
-            return Decision(verdict: .block, rule: .unknownGroup, group: request.group)
-        }
+    private func decide(_ request: PolicyRequest, matches: [ListMatch], group: CompiledGroup, override: PolicyOverride?) -> Decision {
         if let locked = matches.first(where: { group.role(of: $0)?.locked == true }) {
             return Decision(verdict: .block, rule: .lockedList, group: group.name, match: locked, severity: .critical)
         }
