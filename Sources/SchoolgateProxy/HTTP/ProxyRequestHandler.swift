@@ -427,6 +427,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     static func describe(_ error: any Error) -> String {
         if let error = error as? NIOConnectionError { return error.dnsAAAAError != nil || error.dnsAError != nil ? "its name did not resolve" : "connection refused" }
+        // An address is connected to directly, without NIO's name resolution and its error type.
+        if let error = error as? IOError, error.errnoCode == ECONNREFUSED { return "connection refused" }
         return "\(error)"
     }
 }

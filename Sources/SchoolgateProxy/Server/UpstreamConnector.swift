@@ -13,11 +13,17 @@ extension ProxyContext {
         initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void> = { $0.eventLoop.makeSucceededVoidFuture() }
     ) -> EventLoopFuture<Channel> {
         guard configuration.upstreamAllowed(host) else { return eventLoop.makeFailedFuture(UpstreamRefused()) }
-        return ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(ChannelOptions.allowRemoteHalfClosure, value: allowHalfClosure)
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer(initializer)
-            .connect(host: host.text, port: port)
+        // An address (every intercepted connection's destination is one) is connected to as it
+        // is: NIO would otherwise hand it to getaddrinfo on another thread and run its
+        // happy-eyeballs timers, for nothing.
+        if host.kind != .domain, let address = try? SocketAddress(ipAddress: host.text, port: port) {
+            return bootstrap.connect(to: address)
+        }
+        return bootstrap.connect(host: host.text, port: port)
     }
 }
