@@ -21,6 +21,16 @@ import Testing
         #expect(SafeSearch.enforcedHost(for: try HostName(host), level: .strict) == nil)
     }
 
+    /// The one-byte shortcut must never turn away a name the lists below would rewrite.
+    @Test func theShortcutLetsEveryServiceNameThrough() throws {
+        let names = Array(SafeSearch.youtubeHosts) + ["bing.com", "www.bing.com", "duckduckgo.com", "www.duckduckgo.com", "google.com", "www.google.com.au"]
+        for name in names {
+            #expect(SafeSearch.mayBeSearchService(name), "\(name)")
+            #expect(SafeSearch.enforcedHost(for: try HostName(name), level: .strict) != nil, "\(name)")
+        }
+        #expect(!SafeSearch.mayBeSearchService("example.com") && !SafeSearch.mayBeSearchService("www.example.com"))
+    }
+
     @Test func isOffWhenTheGroupSaysSo() throws {
         #expect(SafeSearch.enforcedHost(for: try HostName("www.google.com"), level: .off) == nil)
     }
