@@ -43,6 +43,12 @@ struct ListExpression: Sendable {
         while index < bytes.count {
             let byte = bytes[index]
             index += 1
+            // Inline flags and comments (`(?x)` makes spaces mean nothing, `(?#…)` hides text)
+            // and `\Q…\E` quoting change what the text around them means: no prefilter then.
+            if byte == UInt8(ascii: "("), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "?"), Self.changesParsing(bytes[index + 1]) {
+                return nil
+            }
+            if byte == UInt8(ascii: "\\"), index < bytes.count, bytes[index] == UInt8(ascii: "Q") { return nil }
             if depth > 0 {
                 switch byte {
                 case UInt8(ascii: "\\"): index += 1
@@ -75,7 +81,15 @@ struct ListExpression: Sendable {
                 index += 1
                 let isLetterOrDigit = (escaped | 0x20 >= UInt8(ascii: "a") && escaped | 0x20 <= UInt8(ascii: "z"))
                     || (escaped >= UInt8(ascii: "0") && escaped <= UInt8(ascii: "9"))
-                if isLetterOrDigit { endRun() } else { run.append(escaped) }
+                if !isLetterOrDigit {
+                    run.append(escaped)
+                } else if Self.singleCharacterEscapes.contains(escaped) {
+                    endRun()
+                } else {
+                    // `\x41`, `\u0041`, `\0101`, `\cM`, `\p{L}`, `\12`…: characters follow that
+                    // belong to the escape, not to the text.
+                    return nil
+                }
             default:
                 run.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte)
             }
@@ -83,6 +97,15 @@ struct ListExpression: Sendable {
         guard depth == 0 else { return nil }
         endRun()
         return best.count >= 3 ? best : nil
+    }
+
+    /// Escapes that stand for one character or position and take nothing after them.
+    private static let singleCharacterEscapes = Set("dDwWsSbBAZzGntrfeahHvVRX".utf8)
+
+    /// After `(?`: a letter, `-` or `#` starts inline flags or a comment; `:`, `=`, `!`, `<`, `>`
+    /// start groups whose text keeps its meaning.
+    private static func changesParsing(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "#") || byte == UInt8(ascii: "-") || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
     }
 
     /// The index after the `]` that closes a class opened just before `from`.
