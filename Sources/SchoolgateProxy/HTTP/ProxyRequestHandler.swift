@@ -17,7 +17,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case connectingUpstream(pending: [HTTPClientRequestPart], keepAlive: Bool)
         /// `retry`: the head to send again on a new connection if this one, reused from an
         /// earlier request, turns out to have been closed by the origin (see `retryStale`).
-        case forwarding(upstream: Channel, relay: UpstreamResponseRelay, keepAlive: Bool, retry: HTTPRequestHead? = nil)
+        case forwarding(upstream: Channel, relay: UpstreamResponseRelay, keepAlive: Bool, retry: HTTPRequestHead?)
         /// An allowed CONNECT: waiting for the end of its (empty) request to hand over.
         case openingTunnel(target: HostName, port: Int)
     }
@@ -222,14 +222,11 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// early answer, such as a 413 mid-upload, leaves the connection in an unknown state).
     func upstreamFinished(context: ChannelHandlerContext, completely: Bool, reusable: Bool) {
         guard case .forwarding(let upstream, let relay, let keepAlive, let retry) = state else { return }
-        if !completely, !relay.responseStarted, let retry, retryStale(retry, keepAlive: keepAlive, context: context) {
-            upstream.close(promise: nil)
-            return
-        }
         if !completely, !relay.responseStarted {
+            upstream.close(promise: nil)
+            if let retry, retryStale(retry, keepAlive: keepAlive, context: context) { return }
             // Closed unanswered: the client is told so, rather than left to guess from a
             // closed connection (and perhaps to send the request again itself).
-            upstream.close(promise: nil)
             state = .answered(keepAlive: false)
             finishExchange(status: 502)
             respond(.badGateway, text: "The website closed the connection without answering.\n", keepAlive: false, context: context)

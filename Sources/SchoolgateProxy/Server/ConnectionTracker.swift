@@ -15,7 +15,7 @@ final class ConnectionTracker: Sendable {
     init(limitPerClient: Int) { self.limitPerClient = limitPerClient }
 
     /// Registers a new connection; false when its client already has as many as allowed.
-    func admit(_ channel: Channel) -> Bool {
+    private func admit(_ channel: Channel) -> Bool {
         let client = channel.remoteAddress?.ipAddress ?? "?"
         return state.withLockedValue { state in
             guard state.perClient[client, default: 0] < limitPerClient else { return false }
@@ -25,7 +25,7 @@ final class ConnectionTracker: Sendable {
         }
     }
 
-    func release(_ channel: Channel) {
+    private func release(_ channel: Channel) {
         let client = channel.remoteAddress?.ipAddress ?? "?"
         state.withLockedValue { state in
             guard state.open.removeValue(forKey: ObjectIdentifier(channel)) != nil else { return }
