@@ -28,11 +28,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.stale():
             return
         seen.append(self.path)
-        body = ("posted %d bytes\n" % received).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.answer(("posted %d bytes\n" % received).encode())
 
     def do_GET(self):
         if self.stale():
@@ -49,27 +45,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 remaining -= min(remaining, 65536)
             return
         if self.path.startswith("/peer") or self.path.startswith("/fresh-only"):
-            body = ("peer port %d\n" % self.client_address[1]).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
+            return self.answer(("peer port %d\n" % self.client_address[1]).encode())
         if self.path == "/seen":
-            body = ("\n".join(seen) + "\n").encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
+            return self.answer(("\n".join(seen) + "\n").encode())
         seen.append(self.path)
         body = ("origin saw %s %s via=%s\n" % (self.command, self.path, self.headers.get("Via"))).encode()
         if self.path.startswith("/big/"):
             body = b"x" * int(self.path.split("/")[2])
+        self.answer(body)
+
+    def answer(self, body):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
     def log_message(self, *args):
         pass
 
