@@ -42,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.bypassSeverity = settings.bypassSeverity
         configuration.clientHelloTimeout = .milliseconds(Int64(settings.clientHelloTimeoutSeconds * 1000))
         configuration.connectTimeout = .milliseconds(Int64(settings.connectTimeoutSeconds * 1000))
+        configuration.upstreamIdleTimeout = .milliseconds(Int64(settings.upstreamIdleTimeoutSeconds * 1000))
         configuration.clientTimeout = .milliseconds(Int64(settings.clientTimeoutSeconds * 1000))
         configuration.maxHeaderBytes = settings.maxHeaderBytes
         configuration.maxHeaderCount = settings.maxHeaderCount

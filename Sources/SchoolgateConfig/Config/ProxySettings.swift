@@ -25,6 +25,8 @@ public struct ProxySettings: Sendable {
     public var maxHeaderCount = 100
     public var maxURILength = 8 * 1024
     public var clientTimeoutSeconds = 30.0
+    /// How long an idle upstream connection is kept for reuse.
+    public var upstreamIdleTimeoutSeconds = 60.0
     public var maxConnectionsPerClient = 256
     /// Listeners for traffic the firewall redirects (transparent mode); nil when off.
     public var interceptHTTP: (host: String, port: Int)?
@@ -35,7 +37,7 @@ public struct ProxySettings: Sendable {
     public init() {}
 
     static let settings = ["listen", "connect-ports", "sni-mismatch", "missing-sni", "non-tls", "bypass-severity", "client-hello-timeout", "connect-timeout",
-                           "client-timeout", "max-header-bytes", "max-header-count", "max-uri-length", "max-connections-per-client",
+                           "client-timeout", "upstream-idle-timeout", "max-header-bytes", "max-header-count", "max-uri-length", "max-connections-per-client",
                            "intercept-http", "intercept-tls", "destination-mismatch"]
 
     init(section: ConfigDocument.Section, file: String, problems: inout [ConfigProblem]) {
@@ -82,7 +84,7 @@ public struct ProxySettings: Sendable {
             if let number = Int(text), number > 0 { self[keyPath: keyPath] = number } else { problem(key, "expected a positive whole number") }
         }
         for (key, keyPath) in [("client-hello-timeout", \ProxySettings.clientHelloTimeoutSeconds), ("connect-timeout", \.connectTimeoutSeconds),
-                               ("client-timeout", \.clientTimeoutSeconds)] {
+                               ("client-timeout", \.clientTimeoutSeconds), ("upstream-idle-timeout", \.upstreamIdleTimeoutSeconds)] {
             guard let text = values.take(key) else { continue }
             if let seconds = Self.duration(text) { self[keyPath: keyPath] = seconds } else { problem(key, "expected a duration such as 10s or 500ms") }
         }

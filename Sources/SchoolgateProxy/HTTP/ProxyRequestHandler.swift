@@ -26,11 +26,14 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The request being served, for the visit log.
     var exchange: Exchange?
     private var requestBytes: Int64 = 0
-    /// Upstream connections this client's earlier requests left open, for its next ones. Kept per
-    /// client connection and never shared, so no two users' requests ever share a connection.
-    private var idleUpstreams: [(target: UpstreamTarget, channel: Channel, relay: UpstreamResponseRelay)] = []
-    private static let maxIdleUpstreams = 4
+    /// Upstream connections pinned to this client by connection-oriented authentication, for its
+    /// next requests; every other connection goes back to the event loop's shared `pool`.
+    private var pinnedUpstreams: [(target: UpstreamTarget, channel: Channel, relay: UpstreamResponseRelay)] = []
+    private static let maxPinnedUpstreams = 4
+    private let pool: UpstreamPool
     private var upstreamTarget: UpstreamTarget?
+    /// The request in flight authenticates its connection (NTLM, Negotiate).
+    private var requestPinsConnection = false
     /// The client's request has ended (and so has been, or will be, written upstream whole).
     private var requestEnded = false
     /// Uploads move at the origin's pace: no reading from the client while upstream cannot take
@@ -51,10 +54,11 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client's address as text, formatted once per connection rather than per request.
     private var clientAddress: String?
 
-    init(shared: ProxyContext, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
+    init(shared: ProxyContext, pool: UpstreamPool, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
          authentication: ProxyAuthenticationHandler, interceptedDestination: SocketAddress? = nil) {
         self.interceptedDestination = interceptedDestination
         self.shared = shared
+        self.pool = pool
         self.encoder = encoder
         self.decoder = decoder
         self.authentication = authentication
@@ -161,10 +165,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let target = UpstreamTarget(host: upstreamHost, port: upstreamPort)
         upstreamTarget = target
         requestEnded = false
-        while let index = idleUpstreams.lastIndex(where: { $0.target == target }) {
-            let idle = idleUpstreams.remove(at: index)
-            guard idle.channel.isActive else { continue }
-            idle.relay.beginResponse()
+        requestPinsConnection = head.headers.contains(name: "Authorization")
+            && UpstreamResponseRelay.connectionOriented(head.headers[canonicalForm: "Authorization"])
+        if let idle = takeIdleUpstream(target) {
+            idle.relay.beginResponse(for: self, downstream: context)
             state = .forwarding(upstream: idle.channel, relay: idle.relay, keepAlive: keepAlive,
                                 retry: Self.idempotent.contains(head.method) ? upstreamHead : nil)
             idle.channel.writeAndFlush(HTTPClientRequestPart.head(upstreamHead), promise: nil)
@@ -174,13 +178,18 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         connectUpstream(host: upstreamHost, port: upstreamPort, context: context)
     }
 
-    private struct UpstreamTarget: Equatable {
-        var host: HostName
-        var port: Int
+    /// A connection pinned to this client first (its authentication lives there), then one
+    /// from the shared pool.
+    private func takeIdleUpstream(_ target: UpstreamTarget) -> (channel: Channel, relay: UpstreamResponseRelay)? {
+        while let index = pinnedUpstreams.lastIndex(where: { $0.target == target }) {
+            let idle = pinnedUpstreams.remove(at: index)
+            if idle.channel.isActive { return (idle.channel, idle.relay) }
+        }
+        return pool.take(target)
     }
 
     private func connectUpstream(host: HostName, port: Int, context: ChannelHandlerContext) {
-        let relay = UpstreamResponseRelay(downstream: context, owner: self)
+        let relay = UpstreamResponseRelay(downstream: context, owner: self, pool: pool)
         let loopBound = NIOLoopBound((self, context, relay), eventLoop: context.eventLoop)
         shared.connectUpstream(host: host, port: port, on: context.eventLoop) { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -236,9 +245,17 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         finishExchange(status: relay.status, bytesOut: relay.bodyBytes)
         state = .idle
         upstreamBecameWritable()
-        if completely, reusable, requestEnded, upstream.isActive, context.channel.isActive, let upstreamTarget {
-            idleUpstreams.append((upstreamTarget, upstream, relay))
-            if idleUpstreams.count > Self.maxIdleUpstreams { idleUpstreams.removeFirst().channel.close(promise: nil) }
+        if requestPinsConnection { relay.pinned = true }
+        if completely, reusable, requestEnded, upstream.isActive, let upstreamTarget {
+            if !relay.pinned {
+                relay.detach()
+                pool.put(upstream, relay: relay, for: upstreamTarget)
+            } else if context.channel.isActive {
+                pinnedUpstreams.append((upstreamTarget, upstream, relay))
+                if pinnedUpstreams.count > Self.maxPinnedUpstreams { pinnedUpstreams.removeFirst().channel.close(promise: nil) }
+            } else {
+                upstream.close(promise: nil)
+            }
         } else {
             upstream.close(promise: nil)
         }
@@ -288,9 +305,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.read()
     }
 
-    /// An idle upstream connection was closed by the origin: forget it.
+    /// A pinned idle upstream connection was closed by the origin: forget it.
     func idleUpstreamClosed(_ channel: Channel) {
-        idleUpstreams.removeAll { $0.channel === channel }
+        pinnedUpstreams.removeAll { $0.channel === channel }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -310,8 +327,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             finishExchange(status: relay.status, bytesOut: relay.bodyBytes)
             upstream.close(promise: nil)
         }
-        for idle in idleUpstreams { idle.channel.close(promise: nil) }
-        idleUpstreams.removeAll()
+        for idle in pinnedUpstreams { idle.channel.close(promise: nil) }
+        pinnedUpstreams.removeAll()
         state = .idle
         context.fireChannelInactive()
     }

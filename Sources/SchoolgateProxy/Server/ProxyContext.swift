@@ -27,6 +27,9 @@ public struct ProxyConfiguration: Sendable {
     public var maxHeaderCount = 100
     /// How long a client may take to send a request head, and stay idle between requests.
     public var clientTimeout = TimeAmount.seconds(30)
+    /// How long an upstream connection waits in the shared pool for another request (Squid's
+    /// `server_idle_pconn_timeout` default).
+    public var upstreamIdleTimeout = TimeAmount.seconds(60)
     public var maxConnectionsPerClient = 256
     /// How long shutdown waits for open connections (tunnels above all) before closing them.
     public var shutdownGrace = TimeAmount.seconds(10)

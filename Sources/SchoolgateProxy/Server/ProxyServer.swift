@@ -19,16 +19,17 @@ public final class ProxyServer: Sendable {
         self.shared = shared
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.group = group
+        let pools = UpstreamPools(group, maximumIdleTime: shared.configuration.upstreamIdleTimeout)
         let configuration = shared.configuration
         var bound: [Channel] = []
         do {
             channel = try await Self.bootstrap(group) { channel in
-                channel.eventLoop.makeCompletedFuture { try Self.addHTTPHandlers(channel, shared: shared, intercepted: nil) }
+                channel.eventLoop.makeCompletedFuture { try Self.addHTTPHandlers(channel, shared: shared, pools: pools, intercepted: nil) }
             }.bind(host: configuration.host, port: configuration.port).get()
             bound.append(channel)
             if let listen = configuration.interceptHTTP {
                 bound.append(try await Self.bindIntercepting(group, listen) { channel, destination in
-                    try Self.addHTTPHandlers(channel, shared: shared, intercepted: destination)
+                    try Self.addHTTPHandlers(channel, shared: shared, pools: pools, intercepted: destination)
                 })
             }
             if let listen = configuration.interceptTLS {
@@ -65,7 +66,7 @@ public final class ProxyServer: Sendable {
             .childChannelInitializer(initializer)
     }
 
-    private static func addHTTPHandlers(_ channel: Channel, shared: ProxyContext, intercepted: SocketAddress?) throws {
+    private static func addHTTPHandlers(_ channel: Channel, shared: ProxyContext, pools: UpstreamPools, intercepted: SocketAddress?) throws {
         let configuration = shared.configuration
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = configuration.maxHeaderBytes
@@ -82,7 +83,7 @@ public final class ProxyServer: Sendable {
         // A device whose traffic is intercepted does not know there is a proxy: no sign-in.
         let authentication = ProxyAuthenticationHandler(verifier: intercepted == nil ? shared.identity.verifier : nil, realm: shared.identity.realm)
         try operations.addHandler(authentication)
-        try operations.addHandler(ProxyRequestHandler(shared: shared, encoder: encoder, decoder: decoder, authentication: authentication,
+        try operations.addHandler(ProxyRequestHandler(shared: shared, pool: pools.pool(on: channel.eventLoop), encoder: encoder, decoder: decoder, authentication: authentication,
                                                       interceptedDestination: intercepted))
     }
 

@@ -180,6 +180,7 @@ private let categories = """
             listen = 0.0.0.0:8080
             connect-ports = 443, 8443
             client-timeout = 45s
+            upstream-idle-timeout = 2m
             max-header-bytes = 65536
             max-connections-per-client = 2000
             bypass-severity = off
@@ -189,6 +190,7 @@ private let categories = """
         #expect(settings.listenHost == "0.0.0.0" && settings.listenPort == 8080)
         #expect(settings.connectPorts == [443, 8443])
         #expect(settings.clientTimeoutSeconds == 45)
+        #expect(settings.upstreamIdleTimeoutSeconds == 120)
         #expect(settings.maxHeaderBytes == 65536)
         #expect(settings.maxConnectionsPerClient == 2000)
         #expect(settings.bypassSeverity == nil)

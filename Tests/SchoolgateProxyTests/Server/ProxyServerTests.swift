@@ -42,16 +42,47 @@ struct ProxyServerTests {
         }
     }
 
-    @Test func reusesTheUpstreamConnectionForTheSameClientOnly() async throws {
+    @Test func reusesIdleUpstreamConnectionsAcrossClients() async throws {
         try await withTestProxy { proxy, origin in
             let url = "http://localhost:\(origin.httpPort)/peer"
             // One client connection, three requests: one upstream connection serves them all.
             let same = try curl(proxy, [url, url, url]).output.split(separator: "\n")
             #expect(same.count == 3)
             #expect(Set(same).count == 1, "\(same)")
-            // Another client gets a connection of its own.
-            let other = try curl(proxy, [url]).output.split(separator: "\n")
-            #expect(other.count == 1 && !same.contains(other[0]))
+            // A client connection made afterwards is served by the connection left in the pool.
+            let later = try curl(proxy, [url]).output.split(separator: "\n")
+            #expect(later == [same[0]], "\(later) after \(same)")
+        }
+    }
+
+    @Test func closesUpstreamConnectionsIdleLongerThanTheTimeout() async throws {
+        try await withTestProxy({ $0.upstreamIdleTimeout = .milliseconds(400) }) { proxy, origin in
+            let url = "http://localhost:\(origin.httpPort)/peer"
+            let first = try curl(proxy, [url]).output
+            #expect(try curl(proxy, [url]).output == first, "reused while fresh")
+            try await Task.sleep(nanoseconds: 1_000_000_000)
+            let later = try curl(proxy, [url]).output
+            #expect(later.hasPrefix("peer port") && later != first, "\(later) after \(first)")
+        }
+    }
+
+    @Test func pinsAConnectionWithConnectionOrientedAuthenticationToItsClient() async throws {
+        try await withTestProxy { proxy, origin in
+            let peer = "http://localhost:\(origin.httpPort)/peer"
+            // The client authenticates the connection (NTLM): its next request comes back to it...
+            let ntlm = try curl(proxy, ["-H", "Authorization: NTLM TlRMTVNTUAABAAAAB4IIAAAAAAAAAAAAAAAAAAAAAAA=", peer, peer])
+                .output.split(separator: "\n")
+            #expect(ntlm.count == 2 && ntlm[0] == ntlm[1], "\(ntlm)")
+            // ...and no other client ever gets it.
+            let other = try curl(proxy, [peer]).output.split(separator: "\n")
+            #expect(other.count == 1 && other[0] != ntlm[0], "\(other) after \(ntlm)")
+            // The origin asks for Negotiate: that connection is pinned too.
+            let asked = try curl(proxy, ["-w", "%{http_code}\n", "http://localhost:\(origin.httpPort)/negotiate"]).output.split(separator: "\n")
+            #expect(asked.count == 2 && asked[1] == "401", "\(asked)")
+            let next = try curl(proxy, [peer]).output.split(separator: "\n")
+            #expect(next.count == 1 && next[0] != asked[0], "\(next) after \(asked)")
+            // A connection that was never pinned is still shared.
+            #expect(try curl(proxy, [peer]).output.split(separator: "\n").first == next.first)
         }
     }
 

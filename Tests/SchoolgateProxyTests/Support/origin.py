@@ -46,6 +46,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if self.path.startswith("/peer") or self.path.startswith("/fresh-only"):
             return self.answer(("peer port %d\n" % self.client_address[1]).encode())
+        if self.path.startswith("/negotiate"):
+            # Connection-oriented authentication (RFC 4559): the first answer asks for it.
+            return self.answer(("peer port %d\n" % self.client_address[1]).encode(), status=401,
+                               headers=[("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", 'Basic realm="x"')])
         if self.path == "/seen":
             return self.answer(("\n".join(seen) + "\n").encode())
         seen.append(self.path)
@@ -54,8 +58,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = b"x" * int(self.path.split("/")[2])
         self.answer(body)
 
-    def answer(self, body):
-        self.send_response(200)
+    def answer(self, body, status=200, headers=()):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
