@@ -114,6 +114,10 @@ public struct URLParseError: Error, Equatable, Sendable, CustomStringConvertible
 /// the path part; everything lower-cased, as squidGuard does, so matching ignores case.
 public enum PathNormaliser {
     public static func normalise(_ raw: some StringProtocol) -> String {
+        simpleForm(raw) ?? fullForm(raw)
+    }
+
+    static func fullForm(_ raw: some StringProtocol) -> String {
         var bytes = Array(raw.utf8)
         if let hash = bytes.firstIndex(of: UInt8(ascii: "#")) { bytes.removeSubrange(hash...) }
         let question = bytes.firstIndex(of: UInt8(ascii: "?"))
@@ -128,6 +132,37 @@ public enum PathNormaliser {
     }
 
     private static let keptEncoded: Set<UInt8> = Set("/?#%&=+".utf8)
+
+    /// Most request paths need lower-casing at most: printable ASCII starting with `/`, with no
+    /// escape, fragment, repeated slash or dot segment in the path. Those take one pass here
+    /// instead of the four below (every proxied request comes through); anything else, nil.
+    static func simpleForm(_ raw: some StringProtocol) -> String? {
+        var inPath = true
+        var previous: UInt8 = 0
+        var upper = false
+        guard raw.utf8.first == UInt8(ascii: "/") else { return nil }
+        for byte in raw.utf8 {
+            if byte <= 0x20 || byte >= 0x7f || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "#") { return nil }
+            if inPath {
+                if byte == UInt8(ascii: "?") {
+                    inPath = false
+                } else if previous == UInt8(ascii: "/"), byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".") {
+                    return nil
+                }
+            }
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { upper = true }
+            previous = byte
+        }
+        // A `?` with nothing after it is dropped below.
+        if previous == UInt8(ascii: "?") { return nil }
+        guard upper else { return String(raw) }
+        return String(unsafeUninitializedCapacity: raw.utf8.count) { buffer in
+            for (index, byte) in raw.utf8.enumerated() {
+                buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            }
+            return raw.utf8.count
+        }
+    }
 
     private static func canonicalEncoding(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
         var output: [UInt8] = []

@@ -36,18 +36,39 @@ enum HopByHop {
     static let fields = ["connection", "proxy-connection", "keep-alive", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]
 
     /// Removes in place (case-insensitively, as `HTTPHeaders` compares names) rather than
-    /// copying every field into new headers: this runs twice for every request.
+    /// copying every field into new headers, and only the fields present: this runs twice for
+    /// every request, and each `remove` is a scan of every field.
     static func stripped(_ headers: HTTPHeaders) -> HTTPHeaders {
-        var result = headers
-        for value in headers["connection"] {
-            for token in value.split(separator: ",") {
-                let name = String(token.trimmingSpaces())
-                let lowered = name.lowercased()
-                if lowered != "content-length" && lowered != "transfer-encoding" { result.remove(name: name) }
+        var present: [String] = []
+        var listed: [Substring] = []
+        for (name, value) in headers where isHopByHop(name) {
+            if !present.contains(where: { equalIgnoringCase($0, name) }) { present.append(name) }
+            if equalIgnoringCase(name, "connection") {
+                listed += value.split(separator: ",").map { $0.trimmingSpaces() }
             }
         }
-        for name in fields { result.remove(name: name) }
+        guard !present.isEmpty else { return headers }
+        var result = headers
+        for token in listed where !token.isEmpty {
+            if !equalIgnoringCase(token, "content-length") && !equalIgnoringCase(token, "transfer-encoding") { result.remove(name: String(token)) }
+        }
+        for name in present { result.remove(name: name) }
         return result
+    }
+
+    static func isHopByHop(_ name: String) -> Bool {
+        // Most fields are ruled out by their length alone.
+        switch name.utf8.count {
+        case 2, 7, 10, 16, 18, 19: fields.contains { equalIgnoringCase($0, name) }
+        default: false
+        }
+    }
+
+    /// ASCII case-insensitive equality, without lower-cased copies.
+    static func equalIgnoringCase(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
+        a.utf8.elementsEqual(b.utf8) { x, y in
+            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= UInt8(ascii: "a") && (x | 0x20) <= UInt8(ascii: "z"))
+        }
     }
 }
 

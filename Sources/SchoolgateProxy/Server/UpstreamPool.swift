@@ -43,10 +43,11 @@ final class UpstreamPool {
         }
     }
 
-    /// The newest open connection to `target`, taken out of the pool.
+    /// The newest open connection to `target`, taken out of the pool. A target's list stays in
+    /// the dictionary when it empties (the sweep drops it later), so that the usual take and
+    /// put of one connection mutate it in place rather than make a new array each time.
     func take(_ target: UpstreamTarget) -> (channel: Channel, relay: UpstreamResponseRelay)? {
-        while var entries = idle[target], let entry = entries.popLast() {
-            idle[target] = entries.isEmpty ? nil : entries
+        while let entry = idle[target]?.popLast() {
             count -= 1
             if entry.channel.isActive { return (entry.channel, entry.relay) }
         }
@@ -57,9 +58,9 @@ final class UpstreamPool {
     func put(_ channel: Channel, relay: UpstreamResponseRelay, for target: UpstreamTarget, now: NIODeadline = .now()) {
         idle[target, default: []].append(Entry(channel: channel, relay: relay, since: now))
         count += 1
-        if count > limit, let oldest = idle.min(by: { $0.value[0].since < $1.value[0].since }) {
-            remove(oldest.value[0].channel)
-            oldest.value[0].channel.close(promise: nil)
+        if count > limit, let oldest = idle.values.lazy.compactMap(\.first).min(by: { $0.since < $1.since }) {
+            remove(oldest.channel)
+            oldest.channel.close(promise: nil)
         }
     }
 
@@ -67,9 +68,7 @@ final class UpstreamPool {
     func remove(_ channel: Channel) {
         for (target, entries) in idle {
             guard let index = entries.firstIndex(where: { $0.channel === channel }) else { continue }
-            var remaining = entries
-            remaining.remove(at: index)
-            idle[target] = remaining.isEmpty ? nil : remaining
+            idle[target]?.remove(at: index)
             count -= 1
             return
         }
@@ -77,7 +76,7 @@ final class UpstreamPool {
 
     func closeIdle(before deadline: NIODeadline) {
         var stale: [Channel] = []
-        for (target, entries) in idle where entries[0].since < deadline {
+        for (target, entries) in idle where entries.first.map({ $0.since < deadline }) ?? true {
             stale += entries.lazy.filter { $0.since < deadline }.map(\.channel)
             let remaining = entries.filter { $0.since >= deadline }
             idle[target] = remaining.isEmpty ? nil : remaining

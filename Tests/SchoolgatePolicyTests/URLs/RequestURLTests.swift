@@ -42,6 +42,24 @@ import Testing
 }
 
 @Suite struct PathNormaliserTests {
+    @Test func theOnePassFormAgreesWithTheFullNormalisation() {
+        // Random paths over the characters that matter to either: whenever the one-pass form
+        // answers, its answer is the full normalisation's.
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("/./?#%2aAzZ-_=&+ ~é".unicodeScalars).map(String.init)
+        var answered = 0
+        for _ in 0..<50_000 {
+            let path = "/" + (0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()
+            guard let simple = PathNormaliser.simpleForm(path) else { continue }
+            answered += 1
+            #expect(simple == PathNormaliser.fullForm(path), "\(path)")
+        }
+        #expect(answered > 1_000, "the one-pass form answered \(answered) of 50,000")
+        for path in ["/", "/index.html", "/Search?Q=Cats&x=/a//b", "/.well-known/x", "/a/", "/a?", "/a??"] {
+            #expect(PathNormaliser.normalise(path) == PathNormaliser.fullForm(path), "\(path)")
+        }
+    }
+
     @Test(arguments: [
         ("/A/B", "/a/b"),
         ("//a///b", "/a/b"),
