@@ -12,6 +12,12 @@ public struct HostName: Hashable, Sendable, Comparable, CustomStringConvertible 
     public let kind: Kind
 
     public init(_ raw: some StringProtocol) throws(HostNameError) {
+        // Most hosts arrive in canonical form already: taken as they are, without the copies.
+        if let kind = raw.utf8.withContiguousStorageIfAvailable(HostNormaliser.canonicalKind) ?? nil {
+            self.text = String(raw)
+            self.kind = kind
+            return
+        }
         var output: [UInt8] = []
         var utf8 = Array(raw.utf8)
         let kind = utf8.withUnsafeMutableBufferPointer { HostNormaliser.normalise(UnsafeBufferPointer($0), into: &output) }
@@ -46,6 +52,14 @@ public struct HostNameError: Error, Equatable, Sendable, CustomStringConvertible
 /// of entries into one reused buffer without building a `String` for each.
 public enum HostNormaliser {
     private static let maxLength = 253
+
+    /// The kind of a host already in canonical form (written as `normalise` would write it); nil
+    /// for any other, which `normalise` must see.
+    static func canonicalKind(_ input: UnsafeBufferPointer<UInt8>) -> HostName.Kind? {
+        if isCanonicalName(input) { return .domain }
+        if isCanonicalIPv4(input) { return .ipv4 }
+        return nil
+    }
 
     public static func normalise(_ input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Result<HostName.Kind, HostNameError> {
         output.removeAll(keepingCapacity: true)

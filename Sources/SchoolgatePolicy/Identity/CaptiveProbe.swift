@@ -25,7 +25,9 @@ public enum CaptiveProbe: String, Sendable, CaseIterable {
 
     /// The probe a plain-HTTP request is, if any. `path` may carry a query, which is ignored.
     public static func matching(host: String, path: String) -> CaptiveProbe? {
-        let bare = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
+        // The host first: every allowed request of a guest network asks, and almost none is one.
+        guard known.contains(where: { $0.host == host }) else { return nil }
+        let bare = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(path[..<$0]) } ?? path
         return known.first { $0.host == host && $0.path == bare }?.probe
     }
 

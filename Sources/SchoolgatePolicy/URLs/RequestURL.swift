@@ -34,7 +34,7 @@ public struct RequestURL: Sendable, Equatable, CustomStringConvertible {
         }
         let authorityEnd = rest.utf8.firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? rest.endIndex
         var authority = rest[..<authorityEnd]
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if let at = authority.utf8.lastIndex(of: UInt8(ascii: "@")) { authority = authority[authority.utf8.index(after: at)...] }
         let (hostText, port) = try Self.splitPort(authority)
         do {
             self.host = try HostName(hostText)
@@ -82,18 +82,20 @@ public struct RequestURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func splitPort(_ authority: Substring) throws(URLParseError) -> (Substring, Int?) {
+        // Bytes, not Characters: walking a Substring by Character runs grapheme-break checks.
+        let utf8 = authority.utf8
         let portStart: Substring.Index?
-        if authority.first == "[" {
-            guard let close = authority.firstIndex(of: "]") else { throw URLParseError("'[' without ']' in host") }
-            let after = authority.index(after: close)
-            if after == authority.endIndex { return (authority, nil) }
-            guard authority[after] == ":" else { throw URLParseError("unexpected text after ']'") }
+        if utf8.first == UInt8(ascii: "[") {
+            guard let close = utf8.firstIndex(of: UInt8(ascii: "]")) else { throw URLParseError("'[' without ']' in host") }
+            let after = utf8.index(after: close)
+            if after == utf8.endIndex { return (authority, nil) }
+            guard utf8[after] == UInt8(ascii: ":") else { throw URLParseError("unexpected text after ']'") }
             portStart = after
         } else {
-            portStart = authority.firstIndex(of: ":")
+            portStart = utf8.firstIndex(of: UInt8(ascii: ":"))
         }
         guard let colon = portStart else { return (authority, nil) }
-        let digits = authority[authority.index(after: colon)...]
+        let digits = authority[utf8.index(after: colon)...]
         if digits.isEmpty { return (authority[..<colon], nil) }
         guard let port = Int(digits), (1...65535).contains(port) else { throw URLParseError("bad port '\(digits)'") }
         return (authority[..<colon], port)

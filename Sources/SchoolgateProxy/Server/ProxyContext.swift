@@ -140,16 +140,21 @@ public final class ProxyContext: Sendable {
 /// (the `serve` command exports them for Prometheus). Handles are kept per label set: making
 /// one costs a lock and a lookup in the backend, once.
 final class ProxyMetrics: Sendable {
-    private let counters = NIOLockedValueBox<[String: Counter]>([:])
+    private struct Key: Hashable {
+        var tunnel: Bool
+        var verdict: Decision.Verdict
+        var group: String
+    }
+
+    private let counters = NIOLockedValueBox<[Key: Counter]>([:])
     private let durations = Timer(label: "schoolgate_request_duration_seconds", preferredDisplayUnit: .seconds)
 
     func record(_ exchange: Exchange, duration: TimeInterval) {
-        let kind = exchange.method == "CONNECT" ? "tunnel" : "http"
-        let verdict = exchange.decision.verdict.rawValue
-        let key = "\(kind)|\(verdict)|\(exchange.decision.group)"
+        let key = Key(tunnel: exchange.method == "CONNECT", verdict: exchange.decision.verdict, group: exchange.decision.group)
         let counter = counters.withLockedValue { counters in
             if let counter = counters[key] { return counter }
-            let counter = Counter(label: "schoolgate_requests_total", dimensions: [("kind", kind), ("verdict", verdict), ("group", exchange.decision.group)])
+            let counter = Counter(label: "schoolgate_requests_total",
+                                  dimensions: [("kind", key.tunnel ? "tunnel" : "http"), ("verdict", key.verdict.rawValue), ("group", key.group)])
             counters[key] = counter
             return counter
         }
