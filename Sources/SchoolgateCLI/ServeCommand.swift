@@ -111,7 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: logger,
-                                  identity: identity.services, destinations: DestinationVerifier(pool: identity.pool), visitSink: { [accessLog] visit, decision in
+                                  identity: identity.services, names: NameCache(pool: identity.pool), visitSink: { [accessLog] visit, decision in
             writer.submit(visit, sighting: decision.flatMap { IncidentSighting(visit: visit, decision: $0) })
             accessLog?.append(visit)
         })

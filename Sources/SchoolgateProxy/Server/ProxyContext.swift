@@ -65,6 +65,10 @@ public final class ProxyContext: Sendable {
     }
     let now: @Sendable () -> Date
     let identity: IdentityServices
+    /// Upstream names, looked up once a minute rather than per connection; nil: NIO's own
+    /// resolver, every time.
+    let names: NameCache?
+    /// Intercepted traffic's names checked against the addresses it went to (needs `names`).
     let destinations: DestinationVerifier?
     private let metrics = ProxyMetrics()
     private let visitSink: @Sendable (Visit, Decision?) -> Void
@@ -72,7 +76,7 @@ public final class ProxyContext: Sendable {
     /// `visitSink` gets every request and tunnel once it is over; it must not block (the
     /// monitoring writer only queues).
     public init(configuration: ProxyConfiguration, policy: Policy, calendar: SchoolCalendar, logger: Logger,
-                identity: IdentityServices = IdentityServices(), destinations: DestinationVerifier? = nil,
+                identity: IdentityServices = IdentityServices(), names: NameCache? = nil,
                 now: @escaping @Sendable () -> Date = Date.init, visitSink: @escaping @Sendable (Visit, Decision?) -> Void = { _, _ in }) {
         self.configuration = configuration
         self.visitSink = visitSink
@@ -81,7 +85,8 @@ public final class ProxyContext: Sendable {
         self.state = NIOLockedValueBox(State(policy: policy, calendar: calendar))
         self.now = now
         self.identity = identity
-        self.destinations = destinations
+        self.names = names
+        self.destinations = names.map(DestinationVerifier.init)
     }
 
     /// Reports a finished exchange to monitoring.

@@ -24,6 +24,7 @@ extension ProxyContext {
         if host.kind != .domain, let address = try? SocketAddress(ipAddress: host.text, port: port) {
             return bootstrap.connect(to: address)
         }
+        if let names { return bootstrap.resolver(names.resolver(on: eventLoop)).connect(host: host.text, port: port) }
         return bootstrap.connect(host: host.text, port: port)
     }
 }

@@ -162,6 +162,14 @@ struct ProxyServerTests {
         }
     }
 
+    @Test func reportsANameThatDoesNotResolve() async throws {
+        try await withTestProxy { proxy, _ in
+            let result = try curl(proxy, ["-D", "-", "http://nowhere.test/"])
+            #expect(result.output.hasPrefix("HTTP/1.1 502"), "\(result.output)")
+            #expect(result.output.contains("could not be reached (its name did not resolve)"), "\(result.output)")
+        }
+    }
+
     @Test func refusesOriginFormRequests() async throws {
         try await withTestProxy { proxy, _ in
             let result = try run(["curl", "-s", "-D", "-", "http://127.0.0.1:\(proxy)/"])

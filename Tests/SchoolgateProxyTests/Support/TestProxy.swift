@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 @testable import SchoolgatePolicy
 import Testing
 @testable import SchoolgateConfig
@@ -43,15 +44,21 @@ func withTestProxy(_ adjust: (inout ProxyConfiguration) -> Void = { _ in }, visi
     configuration.connectTimeout = .seconds(2)
     configuration.schoolName = "Test School"
     adjust(&configuration)
+    // Names resolve as a hosts file would have them: `localhost` only. Nothing asks a DNS server.
+    let lookups = NIOThreadPool(numberOfThreads: 1)
+    lookups.start()
+    let names = NameCache(pool: lookups) { name in name == "localhost" ? [try! SocketAddress(ipAddress: "127.0.0.1", port: 0)] : [] }
     let shared = ProxyContext(configuration: configuration, policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "test"),
-                              identity: identity, visitSink: { visit, decision in visits?.add(visit, decision) })
+                              identity: identity, names: names, visitSink: { visit, decision in visits?.add(visit, decision) })
     let server = try await ProxyServer(shared: shared, threads: 1)
     do {
         try await body(try #require(server.localAddress?.port), origin)
     } catch {
         try await server.shutdown()
+        try await lookups.shutdownGracefully()
         throw error
     }
     try await server.shutdown()
+    try await lookups.shutdownGracefully()
 }
 
