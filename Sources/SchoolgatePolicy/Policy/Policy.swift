@@ -87,26 +87,42 @@ public struct Policy: Sendable {
         var matches = index.matches(host: request.host, path: request.path)
         if matches.count > 1 { matches.sort(by: Self.moreSpecific) }
         let override = overrides.count == 0 ? nil : overrides.lookup(request.host, group: request.group, at: instant)
-        var decision = decide(request, matches: matches, group: group, override: override)
-        if decision.verdict == .allow || decision.verdict == .flag {
-            decision.connectTo = SafeSearch.enforcedHost(for: request.host, level: group.safeSearch)
+        let outcome = decide(request, matches: matches, group: group, override: override)
+        // The decision is built once, here: it carries several references, and every copy of
+        // one on the way out of the rules below cost a retain and a release of each.
+        let match: ListMatch? = switch outcome.match {
+        case .none: nil
+        case .list(let index): matches[index]
+        case .override: override?.match
         }
-        return decision
+        let allowed = outcome.verdict == .allow || outcome.verdict == .flag
+        return Decision(verdict: outcome.verdict, rule: outcome.rule, group: group.name, match: match, severity: outcome.severity,
+                        ruleLocation: outcome.location, connectTo: allowed ? SafeSearch.enforcedHost(for: request.host, level: group.safeSearch) : nil)
     }
 
     private func compiledGroup(_ name: String) -> CompiledGroup? {
         compiled.first { $0.name == name }
     }
 
-    private func decide(_ request: PolicyRequest, matches: [ListMatch], group: CompiledGroup, override: PolicyOverride?) -> Decision {
-        if let locked = matches.first(where: { group.role(of: $0)?.locked == true }) {
-            return Decision(verdict: .block, rule: .lockedList, group: group.name, match: locked, severity: .critical)
+    /// What the rules decided, with the match named by where it is rather than copied.
+    private struct Outcome {
+        enum Match { case none, list(Int), override }
+        var verdict: Decision.Verdict
+        var rule: Decision.Rule
+        var match = Match.none
+        var severity: Severity?
+        var location: ConfigLocation?
+    }
+
+    private func decide(_ request: PolicyRequest, matches: [ListMatch], group: CompiledGroup, override: PolicyOverride?) -> Outcome {
+        if let locked = matches.firstIndex(where: { group.role(of: $0)?.locked == true }) {
+            return Outcome(verdict: .block, rule: .lockedList, match: .list(locked), severity: .critical)
         }
         switch group.requires {
         case .consent where !request.hasConsented:
-            return Decision(verdict: .needsConsent, rule: .consentRequired, group: group.name, ruleLocation: group.location)
+            return Outcome(verdict: .needsConsent, rule: .consentRequired, location: group.location)
         case .authentication where !request.isAuthenticated:
-            return Decision(verdict: .needsAuthentication, rule: .authenticationRequired, group: group.name, ruleLocation: group.location)
+            return Outcome(verdict: .needsAuthentication, rule: .authenticationRequired, location: group.location)
         default:
             break
         }
@@ -115,47 +131,45 @@ public struct Policy: Sendable {
         for i in matches.indices {
             if let severity = group.role(of: matches[i])?.flagged, flag.map({ severity > $0.severity }) ?? true { flag = (i, severity) }
         }
-        func allowing(_ rule: Decision.Rule, _ match: ListMatch?, _ location: ConfigLocation?) -> Decision {
+        func allowing(_ rule: Decision.Rule, _ match: Outcome.Match, _ location: ConfigLocation?) -> Outcome {
             if let flag {
-                return Decision(verdict: .flag, rule: rule, group: group.name, match: match ?? matches[flag.index], severity: flag.severity,
-                                ruleLocation: location)
+                if case .none = match { return Outcome(verdict: .flag, rule: rule, match: .list(flag.index), severity: flag.severity, location: location) }
+                return Outcome(verdict: .flag, rule: rule, match: match, severity: flag.severity, location: location)
             }
-            return Decision(verdict: .allow, rule: rule, group: group.name, match: match, ruleLocation: location)
+            return Outcome(verdict: .allow, rule: rule, match: match, location: location)
         }
 
         // Local overrides come after the locked lists and identity, before every list rule;
         // a flagged category still raises its incident when an override allows the site.
         if let override {
             switch override.action {
-            case .allow: return allowing(.localOverride, override.match, nil)
-            case .block: return Decision(verdict: .block, rule: .localOverride, group: group.name, match: override.match, severity: flag?.severity)
+            case .allow: return allowing(.localOverride, .override, nil)
+            case .block: return Outcome(verdict: .block, rule: .localOverride, match: .override, severity: flag?.severity)
             }
         }
-        if let exception = matches.first(where: { group.role(of: $0)?.allowed == true }) {
-            return allowing(.exception, exception, group.location)
+        if let exception = matches.firstIndex(where: { group.role(of: $0)?.allowed == true }) {
+            return allowing(.exception, .list(exception), group.location)
         }
         for rule in group.timeRules where rule.applies(at: request.time) {
-            guard let match = matches.first(where: { rule.categories.contains($0.source.category) }) else { continue }
+            guard let match = matches.firstIndex(where: { rule.categories.contains($0.source.category) }) else { continue }
             switch rule.action {
             case .allow:
-                return allowing(.timeRuleAllow, match, rule.location)
+                return allowing(.timeRuleAllow, .list(match), rule.location)
             case .block:
-                return Decision(verdict: .block, rule: .timeRuleBlock, group: group.name, match: match, severity: flag?.severity, ruleLocation: rule.location)
+                return Outcome(verdict: .block, rule: .timeRuleBlock, match: .list(match), severity: flag?.severity, location: rule.location)
             }
         }
-        for match in matches {
+        for (index, match) in matches.enumerated() {
             guard let role = group.role(of: match), role.blocked else { continue }
-            return Decision(verdict: .block, rule: .blockedCategory, group: group.name, match: match, severity: flag?.severity,
-                            ruleLocation: group.blockedLocation(role))
+            return Outcome(verdict: .block, rule: .blockedCategory, match: .list(index), severity: flag?.severity, location: group.blockedLocation(role))
         }
         if let flag {
-            return Decision(verdict: .flag, rule: .flaggedCategory, group: group.name, match: matches[flag.index], severity: flag.severity,
-                            ruleLocation: group.location)
+            return Outcome(verdict: .flag, rule: .flaggedCategory, match: .list(flag.index), severity: flag.severity, location: group.location)
         }
         if group.walledGarden {
-            return Decision(verdict: .block, rule: .walledGarden, group: group.name, ruleLocation: group.location)
+            return Outcome(verdict: .block, rule: .walledGarden, location: group.location)
         }
-        return Decision(verdict: .allow, rule: .defaultAllow, group: group.name)
+        return Outcome(verdict: .allow, rule: .defaultAllow)
     }
 
     static func moreSpecific(_ a: ListMatch, _ b: ListMatch) -> Bool {
