@@ -166,7 +166,7 @@ bulk() { local n=5 urls=(); for _ in $(seq $n); do urls+=(-o /dev/null "$2"); do
          awk -v s="$start" -v e="$(date +%s.%N)" -v n=$n 'BEGIN { printf "%.0f", n * 10.486 / (e - s) }'; }
 tls_count=2000
 
-header() { printf '%-14s %9s %9s %8s %9s %9s %9s %9s %9s %8s %8s\n' proxy "ka req/s" "ka cpu" "ka p99" "new req/s" "new cpu" "tls cpu" "MB/s http" "MB/s tls" "RSS idle" "RSS 1000"; }
+header() { printf '%-14s %9s %9s %8s %9s %9s %8s %9s %9s %9s %8s %8s\n' proxy "ka req/s" "ka cpu" "ka p99" "new req/s" "new cpu" "new p99" "tls cpu" "MB/s http" "MB/s tls" "RSS idle" "RSS 1000"; }
 echo "Load: wrk 50 keep-alive connections, 1 KiB GETs, ${seconds}s; ab 5000 new connections, 50 at once; $tls_count CONNECT + TLS handshake + GET; 5 x 10 MiB."
 echo "cpu = proxy CPU seconds per 10k requests (user + system, /proc/PID/stat); RSS in MB."
 header
@@ -200,6 +200,7 @@ for entry in squid:13128:$squid_pid tinyproxy:13129:$tiny_pid trafficserver:1313
     ab_out=$(taskset -c 0 ab -q -n 5000 -c 50 -X "127.0.0.1:$port" http://127.0.0.1:18081/1k 2>&1 || true)
     after=$(cpu "$pid")
     new_rps[$name]=$(echo "$ab_out" | awk '/Requests per second/ {printf "%.0f", $4}')
+    new_p99=$(echo "$ab_out" | awk '$1 == "99%" {print $2 "ms"}')
     failed=$(echo "$ab_out" | awk '/Failed requests/ && $3 != 0')
     [ -n "$failed" ] && echo "    $name: ab reported: $failed"
     new_cpu[$name]=$(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.3f", (b - a) * 10000 / 5000 }')
@@ -219,11 +220,11 @@ for entry in squid:13128:$squid_pid tinyproxy:13129:$tiny_pid trafficserver:1313
     exec {holder[1]}>&-; wait "$holder_PID" 2>/dev/null || true
     stray=$(off_core "$pid")
     [ -n "$stray" ] && echo "    $name: a thread ran outside core 1: $stray"
-    printf '%-14s %9s %9s %8s %9s %9s %9s %9s %9s %8s %8s\n' "$name" "${rps:--}" "${ka_cpu[$name]}" "${p99:--}" "${new_rps[$name]:--}" \
-        "${new_cpu[$name]}" "${tls_cpu[$name]}" "$http_mbps" "$tls_mbps" "$idle" "$loaded"
+    printf '%-14s %9s %9s %8s %9s %9s %8s %9s %9s %9s %8s %8s\n' "$name" "${rps:--}" "${ka_cpu[$name]}" "${p99:--}" "${new_rps[$name]:--}" \
+        "${new_cpu[$name]}" "${new_p99:--}" "${tls_cpu[$name]}" "$http_mbps" "$tls_mbps" "$idle" "$loaded"
 done
-printf '%-14s %9s %9s %8s %9s %9s %9s %9s %9s\n' "direct" \
-    "$(taskset -c 0 wrk -t1 -c50 -d"${seconds}s" http://127.0.0.1:18081/1k 2>&1 | awk '/Requests\/sec/ {printf "%.0f", $2}')" "" "" "" "" "" \
+printf '%-14s %9s %9s %8s %9s %9s %8s %9s %9s %9s\n' "direct" \
+    "$(taskset -c 0 wrk -t1 -c50 -d"${seconds}s" http://127.0.0.1:18081/1k 2>&1 | awk '/Requests\/sec/ {printf "%.0f", $2}')" "" "" "" "" "" "" \
     "$(bulk "" http://127.0.0.1:18081/10m)" "$(bulk "" https://localhost:18443/10m)"
 
 # Ratios: schoolgate's figure over each peer's (req/s: higher is better; CPU: lower is better).
