@@ -34,6 +34,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var upstreamTarget: UpstreamTarget?
     /// The request in flight authenticates its connection (NTLM, Negotiate).
     private var requestPinsConnection = false
+    /// The request in flight's version and method, for the framing of its response.
+    private var clientVersion = HTTPVersion.http1_1
+    private var requestMethod = HTTPMethod.GET
     /// The client's request has ended (and so has been, or will be, written upstream whole).
     private var requestEnded = false
     /// Uploads move at the origin's pace: no reading from the client while upstream cannot take
@@ -138,6 +141,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange = Exchange(started: shared.now(), client: clientAddress ?? "?", method: head.method.rawValue,
                             host: url.host.text, url: url.description, decision: decision, user: user, who: who)
         requestBytes = 0
+        clientVersion = head.version
+        requestMethod = head.method
         switch decision.verdict {
         case .block, .needsConsent, .needsAuthentication:
             refuse(host: url.host.text, decision: decision, keepAlive: keepAlive, context: context)
@@ -303,6 +308,25 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard pausedClientRead, let context = clientContext else { return }
         pausedClientRead = false
         context.read()
+    }
+
+    /// Frames the response head for this client. An HTTP/1.0 client gets an HTTP/1.0 answer:
+    /// it cannot read chunked bodies, so a body without a length is ended by closing the
+    /// connection (RFC 9112 §6.3), and it keeps a connection open only when told so
+    /// (`Connection: keep-alive`, RFC 9112 §9.3). A connection about to close says so.
+    func frameResponse(_ response: inout HTTPResponseHead) {
+        guard case .forwarding(let upstream, let relay, var keepAlive, let retry) = state, response.status.code >= 200 else { return }
+        if clientVersion.minor == 0 {
+            response.version = .http1_0
+            let bodiless = requestMethod == .HEAD || response.status == .noContent || response.status == .notModified
+            if !bodiless, response.headers.contains(name: "Transfer-Encoding") || !response.headers.contains(name: "Content-Length") {
+                response.headers.remove(name: "Transfer-Encoding")
+                keepAlive = false
+                state = .forwarding(upstream: upstream, relay: relay, keepAlive: false, retry: retry)
+            }
+            if keepAlive { response.headers.add(name: "Connection", value: "keep-alive") }
+        }
+        if !keepAlive { response.headers.add(name: "Connection", value: "close") }
     }
 
     /// A pinned idle upstream connection was closed by the origin: forget it.

@@ -69,6 +69,7 @@ final class UpstreamResponseRelay: ChannelDuplexHandler {
             var response = HTTPResponseHead(version: .http1_1, status: head.status)
             response.headers = HopByHop.stripped(head.headers)
             response.headers.add(name: "Via", value: "1.1 schoolgate")
+            owner.frameResponse(&response)
             downstream.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
         case .body(let body):
             bodyBytes += Int64(body.readableBytes)

@@ -42,6 +42,37 @@ struct ProxyServerTests {
         }
     }
 
+    @Test func keepsAnHTTP10ClientAliveOnlyWhenItAsksAndTellsItSo() async throws {
+        try await withTestProxy { proxy, origin in
+            let url = "http://localhost:\(origin.httpPort)/one"
+            let kept = try curl(proxy, ["-0", "-v", "-H", "Connection: keep-alive", url, url])
+            #expect(kept.output.components(separatedBy: "origin saw GET /one").count == 3, "\(kept.output)")
+            #expect(kept.error.contains("HTTP/1.0 200") && kept.error.contains("Connection: keep-alive"), "\(kept.error)")
+            #expect(kept.error.contains("Re-using existing connection") || kept.error.contains("Reusing existing"), "\(kept.error)")
+            // curl asks with `Proxy-Connection: Keep-Alive` unless told not to; llhttp reads that
+            // field as Connection, as proxies do for old clients.
+            let asked = try curl(proxy, ["-0", "-v", url, url])
+            #expect(asked.error.contains("Connection: keep-alive"), "\(asked.error)")
+            let closed = try curl(proxy, ["-0", "-v", "-H", "Proxy-Connection:", url, url])
+            #expect(closed.output.components(separatedBy: "origin saw GET /one").count == 3)
+            #expect(closed.error.contains("Connection: close") && !closed.error.contains("Re-using existing connection"), "\(closed.error)")
+        }
+    }
+
+    @Test func neverSendsChunkedToAnHTTP10Client() async throws {
+        try await withTestProxy { proxy, origin in
+            let url = "http://localhost:\(origin.httpPort)/chunked/5500"
+            // HTTP/1.0 cannot read chunks: the body comes plain, ended by closing the connection.
+            let old = try curl(proxy, ["-0", "-o", "/dev/null", "-D", "/dev/stderr", "-H", "Connection: keep-alive", "-w", "%{size_download}", url])
+            #expect(old.output == "5500", "\(old.output)")
+            #expect(old.error.hasPrefix("HTTP/1.0 200") && !old.error.lowercased().contains("transfer-encoding")
+                    && old.error.contains("Connection: close"), "\(old.error)")
+            // HTTP/1.1 gets the chunks, and keeps its connection.
+            let current = try curl(proxy, ["-o", "/dev/null", "-D", "/dev/stderr", "-w", "%{size_download}", url])
+            #expect(current.output == "5500" && current.error.lowercased().contains("transfer-encoding: chunked"), "\(current.error)")
+        }
+    }
+
     @Test func reusesIdleUpstreamConnectionsAcrossClients() async throws {
         try await withTestProxy { proxy, origin in
             let url = "http://localhost:\(origin.httpPort)/peer"

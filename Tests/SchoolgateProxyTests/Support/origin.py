@@ -44,6 +44,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(chunk[:min(remaining, 65536)])
                 remaining -= min(remaining, 65536)
             return
+        if self.path.startswith("/chunked/"):
+            # N bytes in chunks of at most 1000, no Content-Length.
+            remaining = int(self.path.split("/")[2])
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            while remaining > 0:
+                size = min(remaining, 1000)
+                self.wfile.write(b"%x\r\n%s\r\n" % (size, b"c" * size))
+                remaining -= size
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if self.path.startswith("/peer") or self.path.startswith("/fresh-only"):
             return self.answer(("peer port %d\n" % self.client_address[1]).encode())
         if self.path.startswith("/negotiate"):
