@@ -99,6 +99,15 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
         return true
     }
 
+    /// An IPv4 address as a number: every request from a school's IPv4 network is placed in its
+    /// group this way, without building an array for the address.
+    public func contains(ipv4 address: UInt32) -> Bool {
+        guard bytes.count == 4 else { return false }
+        let network = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
+        let mask: UInt32 = prefixLength == 0 ? 0 : ~0 << UInt32(32 - prefixLength)
+        return address & mask == network & mask
+    }
+
     /// 4 bytes for IPv4 (and IPv4-mapped IPv6), 16 for IPv6.
     public static func parseAddress(_ text: some StringProtocol) -> [UInt8]? {
         if let v4 = IPv4.parseDottedStrict(Substring(text)) {

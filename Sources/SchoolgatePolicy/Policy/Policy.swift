@@ -190,10 +190,12 @@ public struct Policy: Sendable {
            let name = groupOrder.first(where: { !groups[$0]!.members.directoryGroups.isDisjoint(with: directoryGroups) }) {
             return name
         }
-        if let client = identity.clientAddress, let address = AddressRange.parseAddress(client) {
+        if let client = identity.clientAddress {
+            let v4 = IPv4.parseDottedStrict(Substring(client))
+            guard let address = v4 == nil ? AddressRange.parseAddress(client) : [] else { return defaultGroup }
             var best: (name: String, length: Int)?
             for name in groupOrder {
-                for range in groups[name]!.members.addressRanges where range.contains(address) {
+                for range in groups[name]!.members.addressRanges where v4.map(range.contains(ipv4:)) ?? range.contains(address) {
                     if best == nil || range.prefixLength > best!.length { best = (name, range.prefixLength) }
                 }
             }

@@ -67,10 +67,21 @@ public struct RequestURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        var text = scheme.map { "\($0)://" } ?? ""
-        text += host.urlForm
-        if let port { text += ":\(port)" }
-        return text + (path ?? "")
+        // Built in one buffer: every proxied request's visit carries it.
+        let hostText = host.urlForm
+        var text = ""
+        text.reserveCapacity((scheme?.utf8.count ?? 0) + 3 + hostText.utf8.count + 6 + (path?.utf8.count ?? 0))
+        if let scheme {
+            text += scheme
+            text += "://"
+        }
+        text += hostText
+        if let port {
+            text += ":"
+            text += String(port)
+        }
+        if let path { text += path }
+        return text
     }
 
     public static func defaultPort(for scheme: String?) -> Int? {

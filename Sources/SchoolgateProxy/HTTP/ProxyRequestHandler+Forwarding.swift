@@ -39,28 +39,43 @@ enum HopByHop {
     /// copying every field into new headers, and only the fields present: this runs twice for
     /// every request, and each `remove` is a scan of every field.
     static func stripped(_ headers: HTTPHeaders) -> HTTPHeaders {
-        var present: [String] = []
-        var listed: [Substring] = []
-        for (name, value) in headers where isHopByHop(name) {
-            if !present.contains(where: { equalIgnoringCase($0, name) }) { present.append(name) }
-            if equalIgnoringCase(name, "connection") {
-                listed += value.split(separator: ",").map { $0.trimmingSpaces() }
+        // Which of `fields` are present, as bits: no array to build for the usual one or two.
+        var present: UInt16 = 0
+        var connectionListsMore = false
+        for (name, value) in headers {
+            guard let index = hopByHopIndex(name) else { continue }
+            present |= 1 << UInt16(index)
+            if index == 0, value.utf8.contains(UInt8(ascii: ",")) || !isHopByHopToken(value) { connectionListsMore = true }
+        }
+        guard present != 0 else { return headers }
+        var result = headers
+        if connectionListsMore {
+            for value in headers["connection"] {
+                for token in value.split(separator: ",") {
+                    let name = token.trimmingSpaces()
+                    if !name.isEmpty, !equalIgnoringCase(name, "content-length"), !equalIgnoringCase(name, "transfer-encoding") {
+                        result.remove(name: String(name))
+                    }
+                }
             }
         }
-        guard !present.isEmpty else { return headers }
-        var result = headers
-        for token in listed where !token.isEmpty {
-            if !equalIgnoringCase(token, "content-length") && !equalIgnoringCase(token, "transfer-encoding") { result.remove(name: String(token)) }
-        }
-        for name in present { result.remove(name: name) }
+        for (index, name) in fields.enumerated() where present & (1 << UInt16(index)) != 0 { result.remove(name: name) }
         return result
     }
 
-    static func isHopByHop(_ name: String) -> Bool {
+    /// A Connection value that names nothing beyond the fields always removed (`keep-alive`,
+    /// `close`): the common case, with no list to walk.
+    private static func isHopByHopToken(_ value: String) -> Bool {
+        let token = Substring(value).trimmingSpaces()
+        return equalIgnoringCase(token, "close") || hopByHopIndex(token) != nil
+    }
+
+    /// Where `name` is in `fields`, if it is one.
+    static func hopByHopIndex(_ name: some StringProtocol) -> Int? {
         // Most fields are ruled out by their length alone.
         switch name.utf8.count {
-        case 2, 7, 10, 16, 18, 19: fields.contains { equalIgnoringCase($0, name) }
-        default: false
+        case 2, 7, 10, 16, 18, 19: fields.firstIndex { equalIgnoringCase($0, name) }
+        default: nil
         }
     }
 

@@ -23,8 +23,14 @@ final class UpstreamPool {
         var since: NIODeadline
     }
 
-    /// Newest last: the most recently used connection is the likeliest still to be open.
-    private var idle: [UpstreamTarget: [Entry]] = [:]
+    /// A target's connections, newest last (the most recently used is the likeliest still to
+    /// be open). A class, so that taking and putting one mutates the list through a reference:
+    /// mutating an array inside a dictionary goes through accessors that allocated each time.
+    private final class Entries {
+        var list: [Entry] = []
+    }
+
+    private var idle: [UpstreamTarget: Entries] = [:]
     private(set) var count = 0
     let limit: Int
     /// Origins close idle connections sooner or later; one no request has wanted for this long
@@ -44,10 +50,11 @@ final class UpstreamPool {
     }
 
     /// The newest open connection to `target`, taken out of the pool. A target's list stays in
-    /// the dictionary when it empties (the sweep drops it later), so that the usual take and
-    /// put of one connection mutate it in place rather than make a new array each time.
+    /// the dictionary when it empties (the sweep drops it later): the usual take and put of one
+    /// connection then allocate nothing.
     func take(_ target: UpstreamTarget) -> (channel: Channel, relay: UpstreamResponseRelay)? {
-        while let entry = idle[target]?.popLast() {
+        guard let entries = idle[target] else { return nil }
+        while let entry = entries.list.popLast() {
             count -= 1
             if entry.channel.isActive { return (entry.channel, entry.relay) }
         }
@@ -56,9 +63,14 @@ final class UpstreamPool {
 
     /// Keeps a connection whose response has ended, closing the longest idle one when full.
     func put(_ channel: Channel, relay: UpstreamResponseRelay, for target: UpstreamTarget, now: NIODeadline = .now()) {
-        idle[target, default: []].append(Entry(channel: channel, relay: relay, since: now))
+        let entries = idle[target] ?? {
+            let entries = Entries()
+            idle[target] = entries
+            return entries
+        }()
+        entries.list.append(Entry(channel: channel, relay: relay, since: now))
         count += 1
-        if count > limit, let oldest = idle.values.lazy.compactMap(\.first).min(by: { $0.since < $1.since }) {
+        if count > limit, let oldest = idle.values.lazy.compactMap(\.list.first).min(by: { $0.since < $1.since }) {
             remove(oldest.channel)
             oldest.channel.close(promise: nil)
         }
@@ -66,9 +78,9 @@ final class UpstreamPool {
 
     /// Forgets a connection (the origin closed it while it waited here).
     func remove(_ channel: Channel) {
-        for (target, entries) in idle {
-            guard let index = entries.firstIndex(where: { $0.channel === channel }) else { continue }
-            idle[target]?.remove(at: index)
+        for entries in idle.values {
+            guard let index = entries.list.firstIndex(where: { $0.channel === channel }) else { continue }
+            entries.list.remove(at: index)
             count -= 1
             return
         }
@@ -76,10 +88,10 @@ final class UpstreamPool {
 
     func closeIdle(before deadline: NIODeadline) {
         var stale: [Channel] = []
-        for (target, entries) in idle where entries.first.map({ $0.since < deadline }) ?? true {
-            stale += entries.lazy.filter { $0.since < deadline }.map(\.channel)
-            let remaining = entries.filter { $0.since >= deadline }
-            idle[target] = remaining.isEmpty ? nil : remaining
+        for (target, entries) in idle where entries.list.first.map({ $0.since < deadline }) ?? true {
+            stale += entries.list.lazy.filter { $0.since < deadline }.map(\.channel)
+            entries.list.removeAll { $0.since < deadline }
+            if entries.list.isEmpty { idle[target] = nil }
         }
         count -= stale.count
         for channel in stale { channel.close(promise: nil) }

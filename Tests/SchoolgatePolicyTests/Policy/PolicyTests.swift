@@ -188,4 +188,20 @@ private func decide(_ policy: Policy, _ url: String, group: String, at time: Loc
         #expect(AddressRange("10.0.0.0/33") == nil)
         #expect(AddressRange("banana/8") == nil)
     }
+
+    @Test func theNumericIPv4CheckAgreesWithTheByteCheck() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let network = UInt32.random(in: .min ... .max, using: &generator)
+            let length = Int.random(in: 0...32, using: &generator)
+            // Addresses near the network (sharing a random number of leading bits) and anywhere.
+            let shared = Int.random(in: 0...32, using: &generator)
+            let near = shared == 0 ? UInt32.random(in: .min ... .max, using: &generator)
+                : network & ~0 << UInt32(32 - shared) | UInt32.random(in: .min ... .max, using: &generator) & ~(~0 << UInt32(32 - shared))
+            let bytes = { (v: UInt32) in [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+            let range = AddressRange(bytes(network).map(String.init).joined(separator: ".") + "/\(length)")!
+            #expect(range.contains(ipv4: near) == range.contains(bytes(near)), "\(range) \(near)")
+        }
+        #expect(AddressRange("fd00:2::/32")?.contains(ipv4: 0x0a00_0001) == false)
+    }
 }
