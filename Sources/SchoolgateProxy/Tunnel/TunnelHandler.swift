@@ -25,6 +25,10 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Intercepted TLS (no CONNECT): `target` is the address the device really connected to,
     /// and the SNI is checked against it instead of against a CONNECT host.
     private let intercepted: Bool
+    /// What a client may send before its tunnel is spliced (a TLS 1.3 client's early data is at
+    /// most one flight): the ClientHello and what follows it are held, not read without end.
+    static let maximumHeldBytes = 64 * 1024
+    private var readsPaused = false
 
     init(target: HostName, port: Int, shared: ProxyContext, exchange: Exchange, intercepted: Bool = false) {
         self.target = target
@@ -62,6 +66,11 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .connecting(var buffer):
             buffer.writeBuffer(&bytes)
             state = .connecting(buffer)
+            // Held until upstream is there to take it; past this much, the client waits too.
+            if buffer.readableBytes > Self.maximumHeldBytes, !readsPaused {
+                readsPaused = true
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            }
         case .spliced, .closed:
             break
         }
@@ -172,8 +181,6 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
         let upstream = exchange.decision.connectTo.flatMap { try? HostName($0) } ?? target
         state = .connecting(buffer)
         timeout?.cancel()
-        // Hold the client's further bytes back until upstream is there to take them.
-        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         shared.connectUpstream(host: upstream, port: port, on: context.eventLoop, allowHalfClosure: true)
             .whenComplete { result in
@@ -205,7 +212,7 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
             upstream.writeAndFlush(pending, promise: nil)
             try context.pipeline.syncOperations.addHandler(local, position: .after(self))
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            if readsPaused { context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
         } catch {
             upstream.close(promise: nil)
             context.close(promise: nil)
