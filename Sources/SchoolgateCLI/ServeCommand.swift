@@ -133,7 +133,10 @@ struct ServeCommand: AsyncParsableCommand {
 
         // `schoolgate reload` finds this process by its pid file, beside the database.
         let pidFile = ServeCommand.pidFile(in: monitoring.stateDirectory)
-        FileManager.default.createFile(atPath: pidFile, contents: Data("\(getpid())\n".utf8), attributes: [.posixPermissions: 0o644])
+        if !FileManager.default.createFile(atPath: pidFile, contents: Data("\(getpid())\n".utf8), attributes: [.posixPermissions: 0o644]) {
+            // Serving goes on: only `schoolgate reload` needs the file (SIGHUP still works).
+            printError("schoolgate: warning: cannot write \(pidFile): `schoolgate reload` will not find this process; send it SIGHUP instead")
+        }
         defer { try? FileManager.default.removeItem(atPath: pidFile) }
 
         // SIGHUP (systemctl reload): build the new policy off the event loop, swap it in whole;
