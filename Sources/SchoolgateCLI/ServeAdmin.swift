@@ -37,23 +37,28 @@ final class ServeAdmin: Sendable {
         }
     }
 
+    /// A metric's name and help text (the names already end in their unit where they have one).
+    private static func metric(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     private func render(shared: ProxyContext, writer: MonitoringWriter) -> String {
         let stats = writer.stats
-        registry.makeGauge(name: "schoolgate_open_connections", help: "Client connections open now").set(Double(shared.openConnections))
-        registry.makeGauge(name: "schoolgate_store_queue_visits", help: "Visit records waiting to be stored").set(Double(stats.queuedVisits))
-        registry.makeGauge(name: "schoolgate_store_queue_incidents", help: "Incident sightings waiting to be stored").set(Double(stats.queuedSightings))
+        registry.makeGauge(descriptor: Self.metric("schoolgate_open_connections", "Client connections open now")).set(Double(shared.openConnections))
+        registry.makeGauge(descriptor: Self.metric("schoolgate_store_queue_visits", "Visit records waiting to be stored")).set(Double(stats.queuedVisits))
+        registry.makeGauge(descriptor: Self.metric("schoolgate_store_queue_incidents", "Incident sightings waiting to be stored")).set(Double(stats.queuedSightings))
         let (droppedDelta, failedDelta) = reported.withLock { last -> (Int, Int) in
             defer { last = (stats.droppedVisits, stats.failedBatches) }
             return (stats.droppedVisits - last.dropped, stats.failedBatches - last.failed)
         }
-        registry.makeCounter(name: "schoolgate_store_visits_dropped_total", help: "Visit records lost because the store fell behind").increment(by: Int64(max(0, droppedDelta)))
-        registry.makeCounter(name: "schoolgate_store_failed_batches_total", help: "Store writes that failed and were retried").increment(by: Int64(max(0, failedDelta)))
+        registry.makeCounter(descriptor: Self.metric("schoolgate_store_visits_dropped_total", "Visit records lost because the store fell behind")).increment(by: Int64(max(0, droppedDelta)))
+        registry.makeCounter(descriptor: Self.metric("schoolgate_store_failed_batches_total", "Store writes that failed and were retried")).increment(by: Int64(max(0, failedDelta)))
         let (categories, loaded) = lists.withLock { $0 }
         for category in categories {
-            registry.makeGauge(name: "schoolgate_list_entries", labels: [("category", category.category)], help: "Entries per category")
+            registry.makeGauge(descriptor: Self.metric("schoolgate_list_entries", "Entries per category"), labels: [("category", category.category)])
                 .set(Double(category.entries))
         }
-        registry.makeGauge(name: "schoolgate_lists_loaded_timestamp_seconds", help: "When the lists were last loaded (Unix time)")
+        registry.makeGauge(descriptor: Self.metric("schoolgate_lists_loaded_timestamp_seconds", "When the lists were last loaded (Unix time)"))
             .set(loaded.timeIntervalSince1970)
         return registry.emitToString()
     }
