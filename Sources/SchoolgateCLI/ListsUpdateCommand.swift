@@ -54,7 +54,7 @@ struct ListsUpdateCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if !noReload, FileManager.default.fileExists(atPath: ServeCommand.pidFile(in: settings.monitoring.stateDirectory)) {
-            var reload = try ReloadCommand.parse(["--config", options.config.path, "--as", options.who])
+            let reload = try ReloadCommand.parse(["--config", options.config.path, "--as", options.who])
             try await reload.run()
         }
     }
@@ -127,7 +127,8 @@ final class DownloadReceiver: NSObject, URLSessionDataDelegate, @unchecked Senda
     private let showProgress = isatty(STDERR_FILENO) == 1
 
     init(path: String, name: String) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        // A file that cannot be created is reported by the open just below.
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let file = FileHandle(forWritingAtPath: path) else { throw ListsUpdateCommand.Failure(description: "\(path) cannot be written") }
         self.file = file
         self.name = name

@@ -43,7 +43,7 @@ enum LDAPMessage {
     }
 
     static func startTLS(id: Int) throws -> [UInt8] {
-        try envelope(id) { message in
+        envelope(id) { message in
             message.appendConstructedNode(identifier: application(.extendedRequest)) { request in
                 octets(startTLSName, context(0), into: &request)
             }
@@ -51,7 +51,7 @@ enum LDAPMessage {
     }
 
     static func unbind(id: Int) throws -> [UInt8] {
-        try envelope(id) { message in
+        envelope(id) { message in
             message.appendPrimitiveNode(identifier: application(.unbindRequest)) { _ in }
         }
     }

@@ -91,7 +91,7 @@ struct ListExpression: Sendable {
                     return nil
                 }
             default:
-                run.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte)
+                run.append(byte.asciiLowercased)
             }
         }
         guard depth == 0 else { return nil }
@@ -127,16 +127,11 @@ struct ListExpression: Sendable {
             guard !needle.isEmpty, haystack.count >= needle.count else { return needle.isEmpty }
             let first = needle[0]
             outer: for start in 0...(haystack.count - needle.count) {
-                guard lower(haystack[start]) == first else { continue }
-                for offset in 1..<needle.count where lower(haystack[start + offset]) != needle[offset] { continue outer }
+                guard haystack[start].asciiLowercased == first else { continue }
+                for offset in 1..<needle.count where haystack[start + offset].asciiLowercased != needle[offset] { continue outer }
                 return true
             }
             return false
         }
-    }
-
-    @inline(__always)
-    private static func lower(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 }

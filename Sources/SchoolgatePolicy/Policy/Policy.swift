@@ -133,8 +133,9 @@ public struct Policy: Sendable {
         }
         func allowing(_ rule: Decision.Rule, _ match: Outcome.Match, _ location: ConfigLocation?) -> Outcome {
             if let flag {
-                if case .none = match { return Outcome(verdict: .flag, rule: rule, match: .list(flag.index), severity: flag.severity, location: location) }
-                return Outcome(verdict: .flag, rule: rule, match: match, severity: flag.severity, location: location)
+                // Without a match of its own, the decision names the flagged one.
+                let named: Outcome.Match = if case .none = match { .list(flag.index) } else { match }
+                return Outcome(verdict: .flag, rule: rule, match: named, severity: flag.severity, location: location)
             }
             return Outcome(verdict: .allow, rule: rule, match: match, location: location)
         }

@@ -163,7 +163,7 @@ public enum PathNormaliser {
                     return nil
                 }
             }
-            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { upper = true }
+            if byte.asciiLowercased != byte { upper = true }
             previous = byte
         }
         // A `?` with nothing after it is dropped below.
@@ -171,7 +171,7 @@ public enum PathNormaliser {
         guard upper else { return String(raw) }
         return String(unsafeUninitializedCapacity: raw.utf8.count) { buffer in
             for (index, byte) in raw.utf8.enumerated() {
-                buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                buffer[index] = byte.asciiLowercased
             }
             return raw.utf8.count
         }
@@ -207,7 +207,7 @@ public enum PathNormaliser {
                     continue
                 }
             }
-            output.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte)
+            output.append(byte.asciiLowercased)
         }
         return output
     }

@@ -1,4 +1,5 @@
 import NIOHTTP1
+import SchoolgatePolicy
 
 /// What a forwarded request keeps and loses on its way upstream.
 extension ProxyRequestHandler {
@@ -81,9 +82,7 @@ enum HopByHop {
 
     /// ASCII case-insensitive equality, without lower-cased copies.
     static func equalIgnoringCase(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
-        a.utf8.elementsEqual(b.utf8) { x, y in
-            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= UInt8(ascii: "a") && (x | 0x20) <= UInt8(ascii: "z"))
-        }
+        a.utf8.elementsEqual(b.utf8) { $0.asciiLowercased == $1.asciiLowercased }
     }
 }
 

@@ -124,7 +124,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             absolute = "http://" + host + head.uri
         } else {
-            guard head.uri.utf8.prefix(7).elementsEqual("http://".utf8, by: { $0 | 0x20 == $1 | 0x20 }) else {
+            guard head.uri.utf8.prefix(7).elementsEqual("http://".utf8, by: { $0.asciiLowercased == $1 }) else {
                 respond(.badRequest, text: "This is a proxy: requests must use an absolute http:// URL.\n", keepAlive: keepAlive, context: context)
                 return
             }

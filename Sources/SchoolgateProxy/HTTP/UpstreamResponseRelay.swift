@@ -86,8 +86,8 @@ final class UpstreamResponseRelay: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if !inUse {
-            owner?.idleUpstreamClosed(context.channel)
-            pool.remove(context.channel)
+            // Idle, a pinned connection waits with its client; any other, in the pool.
+            if pinned { owner?.idleUpstreamClosed(context.channel) } else { pool.remove(context.channel) }
         } else if !finished, let owner, let downstream {
             // Upstream went away before the response ended: the client cannot trust what it got.
             owner.upstreamFinished(context: downstream, completely: false, reusable: false)

@@ -79,7 +79,7 @@ public final class NameCache: Sendable {
             if let socketAddress = entry.pointee.ai_addr {
                 var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
                 if getnameinfo(socketAddress, entry.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0,
-                   let address = try? SocketAddress(ipAddress: String(cString: text), port: 0),
+                   let address = try? SocketAddress(ipAddress: String(decoding: text.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self), port: 0),
                    !addresses.contains(address) {
                     addresses.append(address)
                 }

@@ -120,10 +120,8 @@ final class UpstreamPools: Sendable {
 
     /// The pool of `eventLoop`; called on that loop.
     func pool(on eventLoop: EventLoop) -> UpstreamPool {
-        guard let box = boxes[ObjectIdentifier(eventLoop)] else {
-            // A loop outside the group (not one the proxy makes): a pool of its own each time.
-            return UpstreamPool(eventLoop: eventLoop, maximumIdleTime: maximumIdleTime)
-        }
+        // Every client channel the proxy accepts lives on a loop of its own group.
+        guard let box = boxes[ObjectIdentifier(eventLoop)] else { preconditionFailure("an event loop outside the proxy's group") }
         if let pool = box.value { return pool }
         let pool = UpstreamPool(eventLoop: eventLoop, maximumIdleTime: maximumIdleTime)
         box.value = pool
