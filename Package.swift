@@ -35,10 +35,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Outgoing HTTP(S) requests (webhook alerts, list downloads) on NIO, not URLSession.
+        .target(
+            name: "SchoolgateFetch",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Tells the DSL: incident alerts to a webhook or a command, with retries and a record.
         .target(
             name: "SchoolgateAlerts",
-            dependencies: ["SchoolgatePolicy", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")]
+            dependencies: [
+                "SchoolgatePolicy", "SchoolgateFetch",
+                .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         // Who is browsing: local users with scrypt hashes, verified credentials, guest consents.
         .target(
@@ -83,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "SchoolgateCLI",
             dependencies: [
-                "SchoolgatePolicy", "SchoolgateConfig", "SchoolgateProxy", "SchoolgateStore", "SchoolgateAlerts",
+                "SchoolgatePolicy", "SchoolgateConfig", "SchoolgateProxy", "SchoolgateStore", "SchoolgateAlerts", "SchoolgateFetch",
                 "SchoolgateIdentity", "SchoolgatePortal",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -131,6 +144,15 @@ let package = Package(
             name: "SchoolgateAlertsTests",
             dependencies: ["SchoolgateAlerts", "SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log")],
             exclude: ["Support/webhook.py"]
+        ),
+        .testTarget(
+            name: "SchoolgateFetchTests",
+            dependencies: [
+                "SchoolgateFetch", "SchoolgateTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            exclude: ["Support/fetch_origin.py"]
         ),
         // Test helpers more than one test target needs (a real slapd of the test's own).
         .target(name: "SchoolgateTestSupport", path: "Tests/SchoolgateTestSupport"),

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import SchoolgateFetch
 import SchoolgatePolicy
 
 /// Where incident alerts go: an HTTP(S) webhook that receives the incident as JSON, or a
@@ -22,14 +20,14 @@ public enum AlertTarget: Sendable, Equatable, CustomStringConvertible {
     func deliver(_ payload: Data, timeout: TimeInterval) async throws {
         switch self {
         case .webhook(let url):
-            var request = URLRequest(url: url, timeoutInterval: timeout)
-            request.httpMethod = "POST"
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = payload
-            let (_, response) = try await URLSession.shared.data(for: request)
-            guard let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) else {
-                throw AlertError("webhook answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+            let answer: HTTPFetch.Response
+            do {
+                answer = try await HTTPFetch().post(url, contentType: "application/json", body: Array(payload),
+                                                    timeout: .milliseconds(Int64(timeout * 1000)))
+            } catch let failure as HTTPFetch.Failure {
+                throw AlertError(failure.description)
             }
+            guard (200..<300).contains(answer.status) else { throw AlertError("webhook answered \(answer.status)") }
         case .command(let arguments):
             try await Self.run(arguments, input: payload, timeout: timeout)
         }

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOConcurrencyHelpers
+import NIOCore
 import SchoolgateConfig
+import SchoolgateFetch
 import SchoolgatePolicy
 
 /// `schoolgate lists update`: fetch the configured lists, check them, swap them in whole, keep
@@ -60,13 +60,25 @@ struct ListsUpdateCommand: AsyncParsableCommand {
     }
 
     /// Fetches to a temporary file beside the target, showing progress on a terminal, and
-    /// checks its size and (when configured) its SHA-256.
+    /// checks its size and (when configured) its SHA-256. Half an hour is allowed for the whole
+    /// download: UT1's archive is about 20 MB, and a school's line may be slow.
     static func download(_ source: ListUpdateSource) async throws -> String {
         let path = source.target + ".download"
-        let receiver = try DownloadReceiver(path: path, name: source.name)
-        let session = URLSession(configuration: .ephemeral, delegate: receiver, delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        let (total, digest) = try await receiver.run(session.dataTask(with: source.url))
+        let sink = try DownloadSink(path: path, name: source.name)
+        do {
+            try await HTTPFetch().get(source.url, timeout: .seconds(1800), response: { answer in
+                guard answer.status == 200 else {
+                    throw Failure(description: "\(source.name): \(answer.url.absoluteString) answered \(answer.status)")
+                }
+                sink.expect(answer.headers.first(name: "Content-Length").flatMap(Int.init))
+            }, body: { try sink.write($0) })
+        } catch {
+            _ = sink.finish()
+            try? FileManager.default.removeItem(atPath: path)
+            if let failure = error as? Failure { throw failure }
+            throw Failure(description: "\(source.name): download failed: \(error)")
+        }
+        let (total, digest) = sink.finish()
         guard total >= source.minimumBytes else {
             throw Failure(description: "\(source.name): only \(total) bytes (at least \(source.minimumBytes) expected)")
         }
@@ -115,64 +127,48 @@ struct ListsUpdateCommand: AsyncParsableCommand {
 }
 
 /// Writes a download to disk as it arrives, hashing it and counting bytes for the progress line.
-final class DownloadReceiver: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    // Touched on the session's delegate queue only, one callback at a time.
+final class DownloadSink: Sendable {
+    private struct State {
+        var hasher = SHA256()
+        var total = 0
+        var expected: Int?
+    }
     private let file: FileHandle
     private let name: String
-    private var hasher = SHA256()
-    private var total = 0
-    private var expected: Int64 = -1
-    private var failure: String?
-    private var continuation: CheckedContinuation<(Int, String), any Error>?
+    private let state = NIOLockedValueBox(State())
     private let showProgress = isatty(STDERR_FILENO) == 1
 
     init(path: String, name: String) throws {
         // A file that cannot be created is reported by the open just below.
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         guard let file = FileHandle(forWritingAtPath: path) else { throw ListsUpdateCommand.Failure(description: "\(path) cannot be written") }
         self.file = file
         self.name = name
     }
 
-    func run(_ task: URLSessionDataTask) async throws -> (Int, String) {
-        try await withCheckedThrowingContinuation { continuation in
-            self.continuation = continuation
-            task.resume()
-        }
+    func expect(_ length: Int?) {
+        state.withLockedValue { $0.expected = length }
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        if status != 200 {
-            failure = "\(name): \(response.url?.absoluteString ?? "the server") answered \(status)"
-            completionHandler(.cancel)
-            return
+    func write(_ buffer: ByteBuffer) throws {
+        let data = Data(buffer.readableBytesView)
+        try file.write(contentsOf: data)
+        let (total, expected) = state.withLockedValue { state in
+            state.hasher.update(data: data)
+            state.total += data.count
+            return (state.total, state.expected)
         }
-        expected = response.expectedContentLength
-        completionHandler(.allow)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        hasher.update(data: data)
-        file.write(data)
-        total += data.count
         if showProgress {
-            let of = expected > 0 ? " of \(expected / 1_048_576) MB" : ""
+            let of = expected.map { " of \($0 / 1_048_576) MB" } ?? ""
             FileHandle.standardError.write(Data("\r\(name): \(total / 1_048_576) MB\(of)".utf8))
         }
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+    /// Closes the file; the bytes written and their SHA-256 in hex.
+    func finish() -> (Int, String) {
         try? file.close()
+        let (total, digest) = state.withLockedValue { ($0.total, $0.hasher.finalize()) }
         if showProgress { FileHandle.standardError.write(Data("\r\(name): \(total) bytes\n".utf8)) }
-        if let failure {
-            continuation?.resume(throwing: ListsUpdateCommand.Failure(description: failure))
-        } else if let error {
-            continuation?.resume(throwing: ListsUpdateCommand.Failure(description: "\(name): download failed: \(error.localizedDescription)"))
-        } else {
-            continuation?.resume(returning: (total, hasher.finalize().map { String(format: "%02x", $0) }.joined()))
-        }
-        continuation = nil
+        return (total, digest.map { String(format: "%02x", $0) }.joined())
     }
 }

@@ -1,0 +1,143 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+import SchoolgateTestSupport
+import Testing
+@testable import SchoolgateFetch
+
+/// The Python origin in Support/, on a loopback port; HTTPS with a certificate when given one.
+final class FetchOrigin {
+    let port: Int
+    private let process = Process()
+    private let lifeline = Pipe()
+
+    init(certificate: (cert: String, key: String)? = nil) throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/fetch_origin.py").path
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script] + (certificate.map { [$0.cert, $0.key] } ?? [])
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardInput = lifeline
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+    }
+
+    func url(_ path: String, scheme: String = "http", host: String = "127.0.0.1") -> URL {
+        URL(string: "\(scheme)://\(host):\(port)\(path)")!
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+}
+
+/// Collects what a fetch hands over.
+final class Collected: Sendable {
+    private let box = NIOLockedValueBox<(heads: [Int], bytes: [UInt8])>(([], []))
+    func head(_ response: HTTPFetch.Response) { box.withLockedValue { $0.heads.append(response.status) } }
+    func body(_ buffer: ByteBuffer) { box.withLockedValue { $0.bytes += buffer.readableBytesView } }
+    var heads: [Int] { box.withLockedValue { $0.heads } }
+    var bytes: [UInt8] { box.withLockedValue { $0.bytes } }
+}
+
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3 for the origin"))
+struct HTTPFetchTests {
+    @Test func streamsAChunkedBodyWhole() async throws {
+        let origin = try FetchOrigin()
+        let got = Collected()
+        let answer = try await HTTPFetch().get(origin.url("/chunked/100000"), timeout: .seconds(20), response: got.head, body: got.body)
+        #expect(answer.status == 200)
+        #expect(got.heads == [200])
+        #expect(got.bytes.count == 100_000)
+        #expect(got.bytes == (0..<100_000).map { UInt8($0 % 251) })
+    }
+
+    @Test func followsRedirectsAndHandsOverOnlyTheFinalAnswer() async throws {
+        let origin = try FetchOrigin()
+        let got = Collected()
+        let answer = try await HTTPFetch().get(origin.url("/redirect/3"), timeout: .seconds(20), response: got.head, body: got.body)
+        #expect(answer.status == 200)
+        #expect(answer.url.path == "/chunked/10")
+        #expect(got.heads == [200], "the redirects' own heads are not handed over")
+        #expect(got.bytes.count == 10)
+    }
+
+    @Test func refusesARedirectLoop() async throws {
+        let origin = try FetchOrigin()
+        await #expect(throws: HTTPFetch.Failure.self) {
+            try await HTTPFetch().get(origin.url("/loop"), timeout: .seconds(20), response: { _ in }, body: { _ in })
+        }
+    }
+
+    @Test func postsABodyWithItsType() async throws {
+        let origin = try FetchOrigin()
+        let payload = Array(#"{"incident":7}"#.utf8)
+        let answer = try await HTTPFetch().post(origin.url("/echo"), contentType: "application/json", body: payload, timeout: .seconds(20))
+        #expect(answer.status == 201)
+        #expect(answer.headers.first(name: "X-Got-Type") == "application/json")
+        #expect(answer.headers.first(name: "Content-Length") == String(payload.count))
+    }
+
+    @Test func reportsAnErrorStatusAsAnAnswer() async throws {
+        let origin = try FetchOrigin()
+        let answer = try await HTTPFetch().get(origin.url("/missing"), timeout: .seconds(20), response: { _ in }, body: { _ in })
+        #expect(answer.status == 404)
+    }
+
+    @Test func givesUpOnASilentServerAtItsDeadline() async throws {
+        let origin = try FetchOrigin()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: HTTPFetch.Failure.self) {
+            try await HTTPFetch().get(origin.url("/silent"), timeout: .milliseconds(500), response: { _ in }, body: { _ in })
+        }
+        #expect(error?.description.contains("within") == true, "\(String(describing: error))")
+        #expect(ContinuousClock.now - started < .seconds(20), "the silent origin sleeps 30 s: the deadline, not its close, ended the fetch")
+    }
+
+    @Test func namesWhatCouldNotBeReached() async throws {
+        let error = await #expect(throws: HTTPFetch.Failure.self) {
+            try await HTTPFetch().post(URL(string: "http://127.0.0.1:1/alert")!, contentType: "application/json", body: [], timeout: .seconds(20))
+        }
+        #expect(error?.description.contains("127.0.0.1:1") == true, "\(String(describing: error))")
+    }
+
+    @Test func refusesSchemesOtherThanHTTP() async throws {
+        await #expect(throws: HTTPFetch.Failure.self) {
+            try await HTTPFetch().get(URL(string: "ftp://127.0.0.1/list")!, timeout: .seconds(5), response: { _ in }, body: { _ in })
+        }
+    }
+
+    /// HTTPS: the certificate is checked, by name, against the trust roots given.
+    @Test func checksTheCertificateOverHTTPS() async throws {
+        let directory = try TestShell.temporaryDirectory("schoolgate-fetch")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try TestShell.run("""
+            cd \(directory) && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 \
+              -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>&1
+            """)
+        let origin = try FetchOrigin(certificate: (directory + "/cert.pem", directory + "/key.pem"))
+        let trusted = try NIOSSLCertificate.fromPEMFile(directory + "/cert.pem")
+
+        let got = Collected()
+        let answer = try await HTTPFetch(trustRoots: trusted).get(origin.url("/chunked/5000", scheme: "https", host: "localhost"),
+                                                                  timeout: .seconds(20), response: got.head, body: got.body)
+        #expect(answer.status == 200)
+        #expect(got.bytes.count == 5000)
+
+        // Not in the system's trust store: refused.
+        await #expect(throws: (any Error).self) {
+            try await HTTPFetch().get(origin.url("/chunked/10", scheme: "https", host: "localhost"), timeout: .seconds(20), response: { _ in }, body: { _ in })
+        }
+        // Trusted, but not the name the certificate carries: refused.
+        await #expect(throws: (any Error).self) {
+            try await HTTPFetch(trustRoots: trusted).get(origin.url("/chunked/10", scheme: "https", host: "127.0.0.1"), timeout: .seconds(20),
+                                                         response: { _ in }, body: { _ in })
+        }
+    }
+}
