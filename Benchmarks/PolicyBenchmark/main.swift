@@ -1,6 +1,6 @@
 // Policy benchmark: list load time, memory held, and decision time.
 //
-//   swift run -c release PolicyBenchmark [domain-count]
+//   swift run -c release --static-swift-stdlib PolicyBenchmark [domain-count]
 //
 // Generates `domain-count` (default 5,000,000) random domains into a list file, loads it through
 // the same config loader the proxy uses, then times decisions for four-label hosts, half of them

@@ -10,7 +10,7 @@
 // share two), whatever CPU the writer takes shows up as latency. Paced, p99 is the wait a
 // request sees while the writer works beside it.
 //
-//   swift run -c release ProxyLoggingBenchmark [seconds-per-run] [runs]      (needs wrk; loopback only)
+//   swift run -c release --static-swift-stdlib ProxyLoggingBenchmark [seconds-per-run] [runs]      (needs wrk; loopback only)
 import Foundation
 import Logging
 import NIOCore

@@ -1,6 +1,6 @@
 // Store benchmark: sustained visit logging, and the DSL's queries on a large database.
 //
-//   swift run -c release StoreBenchmark [visits] [incidents]     (default 10,000,000 and 100,000)
+//   swift run -c release --static-swift-stdlib StoreBenchmark [visits] [incidents]     (default 10,000,000 and 100,000)
 //
 // 1. Pushes 1,000,000 visits through the MonitoringWriter into a fresh SQLite file as fast as it
 //    takes them and reports events per second end to end (queue to committed).

@@ -137,7 +137,7 @@ taskset -c 1 traffic_server --run-root="$ats/runroot.yaml" > "$ats/out.log" 2>&1
 ats_pid=$!
 
 # Schoolgate: release build, UT1 when present, visits logged.
-swift build -c release --product schoolgate >/dev/null
+swift build -c release --static-swift-stdlib --product schoolgate >/dev/null
 sed -e "s#^ut1 = .*#ut1 = $( [ -d ../shared/blocklists/ut1 ] && realpath ../shared/blocklists/ut1 || realpath blocklists/ut1-starter )#" \
     -e "s#^local = .*#local = $(realpath blocklists/schoolgate)#" \
     -e "s#^database = .*#database = $work/schoolgate.sqlite#" -e "s#^access-log = .*#access-log = $work/schoolgate-access.log#" \
