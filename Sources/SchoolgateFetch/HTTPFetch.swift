@@ -58,37 +58,33 @@ public struct HTTPFetch: Sendable {
                      timeout: Duration, redirects: Int = 5,
                      response: @escaping @Sendable (Response) throws -> Void = { _ in },
                      receive: @escaping @Sendable (ByteBuffer) async throws -> Void = { _ in }) async throws -> Response {
-        try await withThrowingTaskGroup(of: Response.self) { tasks in
-            tasks.addTask {
-                var url = url
-                for _ in 0...redirects {
-                    let answer = try await exchange(method, url, headers: headers, body: body, response: response, receive: receive)
-                    guard method == .GET, [301, 302, 303, 307, 308].contains(answer.status),
-                          let location = answer.headers.first(name: "Location"), let next = URL(string: location, relativeTo: url)?.absoluteURL
-                    else { return answer }
-                    url = next
-                }
-                throw Failure("more than \(redirects) redirects from \(url.absoluteString)")
-            }
-            tasks.addTask {
-                try await Task.sleep(for: timeout)
-                throw Failure("no complete answer from \(url.host ?? url.absoluteString) within \(timeout.components.seconds) s")
-            }
-            defer { tasks.cancelAll() }
-            guard let first = try await tasks.next() else { throw CancellationError() }
-            return first
+        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
+                                                                 + timeout.components.attoseconds / 1_000_000_000)
+        var url = url
+        for _ in 0...redirects {
+            let answer = try await exchange(method, url, headers: headers, body: body, deadline: deadline, timeout: timeout,
+                                            response: response, receive: receive)
+            guard method == .GET, [301, 302, 303, 307, 308].contains(answer.status),
+                  let location = answer.headers.first(name: "Location"), let next = URL(string: location, relativeTo: url)?.absoluteURL
+            else { return answer }
+            url = next
         }
+        throw Failure("more than \(redirects) redirects from \(url.absoluteString)")
     }
 
     private func exchange(_ method: HTTPMethod, _ url: URL, headers: [(String, String)], body: [UInt8]?,
+                          deadline: NIODeadline, timeout: Duration,
                           response: @escaping @Sendable (Response) throws -> Void,
                           receive: @escaping @Sendable (ByteBuffer) async throws -> Void) async throws -> Response {
         let target = try Target(url)
         let tls = target.secure ? self.tls : nil
+        let timedOut = Failure("no complete answer from \(target.host) within \(timeout.components.seconds) s")
+        let left = deadline - .now()
+        guard left > .zero else { throw timedOut }
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
             channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.seconds(10))
+                .connectTimeout(min(left, .seconds(10)))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: target.host, port: target.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -105,7 +101,22 @@ public struct HTTPFetch: Sendable {
         } catch {
             throw Failure("cannot connect to \(target.host):\(target.port): \(error)")
         }
-        return try await channel.executeThenClose { inbound, outbound in
+        // The deadline closes the connection, which ends whatever the exchange is waiting for at
+        // once; waiting on task cancellation instead would leave a silent server holding us.
+        let expiry = channel.channel.eventLoop.scheduleTask(deadline: deadline) { channel.channel.close(promise: nil) }
+        defer { expiry.cancel() }
+        do {
+            return try await exchange(on: channel, method, url, target: target, headers: headers, body: body, response: response, receive: receive)
+        } catch where NIODeadline.now() >= deadline {
+            throw timedOut
+        }
+    }
+
+    private func exchange(on channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, _ method: HTTPMethod, _ url: URL,
+                          target: Target, headers: [(String, String)], body: [UInt8]?,
+                          response: @escaping @Sendable (Response) throws -> Void,
+                          receive: @escaping @Sendable (ByteBuffer) async throws -> Void) async throws -> Response {
+        try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.requestTarget)
             head.headers.add(name: "Host", value: target.hostField)
             head.headers.add(name: "User-Agent", value: "Schoolgate")
@@ -117,6 +128,8 @@ public struct HTTPFetch: Sendable {
             try await outbound.write(.end(nil))
 
             var answer: Response?
+            // A redirect that will be followed is not the answer: its head and body stay here.
+            var handOver = false
             for try await part in inbound {
                 switch part {
                 case .head(let head):
@@ -124,9 +137,10 @@ public struct HTTPFetch: Sendable {
                     guard head.status.code >= 200 else { continue }
                     let got = Response(status: Int(head.status.code), headers: head.headers, url: url)
                     answer = got
-                    if !(300..<400).contains(got.status) || method != .GET { try response(got) }
+                    handOver = method != .GET || !(300..<400).contains(got.status)
+                    if handOver { try response(got) }
                 case .body(let buffer):
-                    if let answer, !(300..<400).contains(answer.status) || method != .GET { try await receive(buffer) }
+                    if handOver { try await receive(buffer) }
                 case .end:
                     if let answer { return answer }
                 }

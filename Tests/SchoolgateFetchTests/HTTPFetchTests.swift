@@ -97,7 +97,10 @@ struct HTTPFetchTests {
             try await HTTPFetch().get(origin.url("/silent"), timeout: .milliseconds(500), response: { _ in }, body: { _ in })
         }
         #expect(error?.description.contains("within") == true, "\(String(describing: error))")
-        #expect(ContinuousClock.now - started < .seconds(20), "the silent origin sleeps 30 s: the deadline, not its close, ended the fetch")
+        // The origin holds the request for 120 s: ending well before that, the fetch was ended by
+        // its deadline and not by the origin. (The bound is loose because a loaded test process
+        // can take many seconds to resume a task; how quickly is not what is checked.)
+        #expect(ContinuousClock.now - started < .seconds(60), "the deadline, not the origin's close, ended the fetch")
     }
 
     @Test func namesWhatCouldNotBeReached() async throws {

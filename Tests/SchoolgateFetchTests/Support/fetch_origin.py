@@ -1,6 +1,6 @@
 # A loopback origin for the HTTPFetch tests, over HTTP, or HTTPS when given CERT and KEY.
 # Paths: /chunked/N (N bytes, chunked), /redirect/N (N redirects, then /chunked/10),
-# /loop (redirects to itself), /silent (answers nothing), POST /echo (the body back, and its
+# /loop (redirects to itself), /silent (answers nothing for 120 s), POST /echo (the body back, and its
 # Content-Type in X-Got-Type). Prints "port N" once listening; exits when stdin closes.
 import http.server, ssl, sys, threading, time
 
@@ -32,7 +32,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif parts[0] == "silent":
-            time.sleep(30)
+            time.sleep(120)
         else:
             self.send_response(404)
             self.send_header("Content-Length", "9")
