@@ -123,9 +123,12 @@ public struct HTTPFetch: Sendable {
             head.headers.add(name: "Connection", value: "close")
             for (name, value) in headers { head.headers.add(name: name, value: value) }
             if let body { head.headers.add(name: "Content-Length", value: String(body.count)) }
-            try await outbound.write(.head(head))
-            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+            // One write: a server that answers as soon as it has the head, and closes, must not
+            // find us still writing the request's end (NIO then fails that write, not the read).
+            var request: [HTTPClientRequestPart] = [.head(head)]
+            if let body { request.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            request.append(.end(nil))
+            try await outbound.write(contentsOf: request)
 
             var answer: Response?
             // A redirect that will be followed is not the answer: its head and body stay here.
