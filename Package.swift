@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(name: "SchoolgateCLITests", dependencies: ["SchoolgateStore", "SchoolgatePolicy", "SchoolgateTestSupport"], exclude: ["Support/radius_client.py", "Support/netns_origin.py", "Support/steady_client.py"]),
         .testTarget(
             name: "SchoolgateAlertsTests",
-            dependencies: ["SchoolgateAlerts", "SchoolgateStore", "SchoolgatePolicy", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SchoolgateAlerts", "SchoolgateStore", "SchoolgatePolicy", "SchoolgateTestSupport", .product(name: "Logging", package: "swift-log")],
             exclude: ["Support/webhook.py"]
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SchoolgateTestSupport
 import Testing
 @testable import SchoolgateAlerts
 @testable import SchoolgatePolicy
@@ -7,28 +8,13 @@ import Testing
 
 /// A loopback webhook answering `status`, recording what it receives.
 final class Webhook {
-    let port: Int
-    let received: String
-    private let process = Process()
-    private let lifeline = Pipe()
+    let received = NSTemporaryDirectory() + "webhook-" + UUID().uuidString
+    private let server: LoopbackScript
+    var port: Int { server.port }
 
     init(status: Int) throws {
-        received = NSTemporaryDirectory() + "webhook-" + UUID().uuidString
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/webhook.py").path
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, received, String(status)]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = lifeline
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        server = try LoopbackScript(script, arguments: [received, String(status)])
     }
 
     var bodies: [String] {
@@ -36,7 +22,7 @@ final class Webhook {
     }
 
     func stop() {
-        if process.isRunning { process.terminate() }
+        server.stop()
         try? FileManager.default.removeItem(atPath: received)
     }
 

@@ -8,33 +8,17 @@ import Testing
 
 /// The Python origin in Support/, on a loopback port; HTTPS with a certificate when given one.
 final class FetchOrigin {
-    let port: Int
-    private let process = Process()
-    private let lifeline = Pipe()
+    private let server: LoopbackScript
+    var port: Int { server.port }
 
     init(certificate: (cert: String, key: String)? = nil) throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/fetch_origin.py").path
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + (certificate.map { [$0.cert, $0.key] } ?? [])
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = lifeline
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        server = try LoopbackScript(script, arguments: certificate.map { [$0.cert, $0.key] } ?? [])
     }
 
     func url(_ path: String, scheme: String = "http", host: String = "127.0.0.1") -> URL {
         URL(string: "\(scheme)://\(host):\(port)\(path)")!
     }
-
-    deinit { if process.isRunning { process.terminate() } }
 }
 
 /// Collects what a fetch hands over.
