@@ -149,7 +149,8 @@ let package = Package(
             name: "SchoolgateFetchTests",
             dependencies: [
                 "SchoolgateFetch", "SchoolgateTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             exclude: ["Support/fetch_origin.py"]

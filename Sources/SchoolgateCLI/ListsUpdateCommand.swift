@@ -61,7 +61,8 @@ struct ListsUpdateCommand: AsyncParsableCommand {
 
     /// Fetches to a temporary file beside the target, showing progress on a terminal, and
     /// checks its size and (when configured) its SHA-256. Half an hour is allowed for the whole
-    /// download: UT1's archive is about 20 MB, and a school's line may be slow.
+    /// download (UT1's archive is about 20 MB, and a school's line may be slow), but a mirror
+    /// that sends nothing for a minute is given up on.
     static func download(_ source: ListUpdateSource) async throws -> String {
         let path = source.target + ".download"
         let sink = try DownloadSink(path: path, name: source.name)

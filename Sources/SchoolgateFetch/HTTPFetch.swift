@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// One outgoing HTTP/1.1 request on SwiftNIO: an alert to a webhook, a list archive from its
 /// mirror.
@@ -52,18 +53,18 @@ public struct HTTPFetch: Sendable {
 
     /// Sends one request and hands the response body to `body` piece by piece, as it arrives
     /// (a list archive is never held whole). A GET follows up to `redirects` redirects; other
-    /// methods report a redirect as their answer. The whole exchange must end within `timeout`.
+    /// methods report a redirect as their answer. The whole exchange must end within `timeout`,
+    /// and a server that sends nothing for `stallTimeout` is given up on before that.
     @discardableResult
     public func send(_ method: HTTPMethod, _ url: URL, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                     timeout: Duration, redirects: Int = 5,
+                     timeout: Duration, stallTimeout: Duration = .seconds(60), redirects: Int = 5,
                      response: @escaping @Sendable (Response) throws -> Void = { _ in },
                      receive: @escaping @Sendable (ByteBuffer) async throws -> Void = { _ in }) async throws -> Response {
-        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                                                                 + timeout.components.attoseconds / 1_000_000_000)
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         var url = url
         for _ in 0...redirects {
             let answer = try await exchange(method, url, headers: headers, body: body, deadline: deadline, timeout: timeout,
-                                            response: response, receive: receive)
+                                            stallTimeout: stallTimeout, response: response, receive: receive)
             guard method == .GET, [301, 302, 303, 307, 308].contains(answer.status),
                   let location = answer.headers.first(name: "Location"), let next = URL(string: location, relativeTo: url)?.absoluteURL
             else { return answer }
@@ -73,7 +74,7 @@ public struct HTTPFetch: Sendable {
     }
 
     private func exchange(_ method: HTTPMethod, _ url: URL, headers: [(String, String)], body: [UInt8]?,
-                          deadline: NIODeadline, timeout: Duration,
+                          deadline: NIODeadline, timeout: Duration, stallTimeout: Duration,
                           response: @escaping @Sendable (Response) throws -> Void,
                           receive: @escaping @Sendable (ByteBuffer) async throws -> Void) async throws -> Response {
         let target = try Target(url)
@@ -81,6 +82,7 @@ public struct HTTPFetch: Sendable {
         let timedOut = Failure("no complete answer from \(target.host) within \(timeout.components.seconds) s")
         let left = deadline - .now()
         guard left > .zero else { throw timedOut }
+        let stall = StallHandler()
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
             channel = try await ClientBootstrap(group: group)
@@ -88,6 +90,7 @@ public struct HTTPFetch: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: target.host, port: target.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(IdleStateHandler(readTimeout: .init(stallTimeout)), stall)
                         if let tls {
                             let context = try NIOSSLContext(configuration: tls)
                             // An address has no name to check against its certificate's SAN by SNI.
@@ -109,6 +112,8 @@ public struct HTTPFetch: Sendable {
             return try await exchange(on: channel, method, url, target: target, headers: headers, body: body, response: response, receive: receive)
         } catch where NIODeadline.now() >= deadline {
             throw timedOut
+        } catch where stall.stalled.load(ordering: .relaxed) {
+            throw Failure("\(target.host) sent nothing for \(stallTimeout.components.seconds) s")
         }
     }
 
@@ -150,6 +155,21 @@ public struct HTTPFetch: Sendable {
             }
             throw Failure("\(target.host) closed the connection before its answer was complete")
         }
+    }
+}
+
+/// Closes a connection on which the server has sent nothing for the idle handler's read
+/// timeout (a stalled mirror), and notes that it did, so the failure can say why.
+final class StallHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let stalled = Atomic(false)
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            stalled.store(true, ordering: .relaxed)
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }
 

@@ -1,7 +1,7 @@
 # A loopback origin for the HTTPFetch tests, over HTTP, or HTTPS when given CERT and KEY.
 # Paths: /chunked/N (N bytes, chunked), /redirect/N (N redirects, then /chunked/10),
-# /loop (redirects to itself), /silent (answers nothing for 120 s), POST /echo (the body back, and its
-# Content-Type in X-Got-Type). Prints "port N" once listening; exits when stdin closes.
+# /loop (redirects to itself), /silent (answers nothing for 120 s), /stall (10 of 1000 bytes, then
+# nothing for 120 s), POST /echo (the body back, and its Content-Type in X-Got-Type). Prints "port N" once listening; exits when stdin closes.
 import http.server, ssl, sys, threading, time
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -31,6 +31,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", "/loop")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif parts[0] == "stall":
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"x" * 10)
+            self.wfile.flush()
+            time.sleep(120)
         elif parts[0] == "silent":
             time.sleep(120)
         else:
