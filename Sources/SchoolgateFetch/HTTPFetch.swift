@@ -78,8 +78,10 @@ public struct HTTPFetch: Sendable {
                           response: @escaping @Sendable (Response) throws -> Void,
                           receive: @escaping @Sendable (ByteBuffer) async throws -> Void) async throws -> Response {
         let target = try Target(url)
-        let tls = target.secure ? self.tls : nil
-        let timedOut = Failure("no complete answer from \(target.host) within \(timeout.components.seconds) s")
+        // Made here, not in the channel initializer: it reads the trust store from disk, which
+        // must not happen on an event loop.
+        let tls = try target.secure ? NIOSSLContext(configuration: self.tls) : nil
+        let timedOut = Failure("no complete answer from \(target.host) within \(timeout)")
         let left = deadline - .now()
         guard left > .zero else { throw timedOut }
         let stall = StallHandler()
@@ -92,10 +94,9 @@ public struct HTTPFetch: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandlers(IdleStateHandler(readTimeout: .init(stallTimeout)), stall)
                         if let tls {
-                            let context = try NIOSSLContext(configuration: tls)
                             // An address has no name to check against its certificate's SAN by SNI.
                             let name = target.hostIsAddress ? nil : target.host
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: name))
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: name))
                         }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
@@ -113,7 +114,7 @@ public struct HTTPFetch: Sendable {
         } catch where NIODeadline.now() >= deadline {
             throw timedOut
         } catch where stall.stalled.load(ordering: .relaxed) {
-            throw Failure("\(target.host) sent nothing for \(stallTimeout.components.seconds) s")
+            throw Failure("\(target.host) sent nothing for \(stallTimeout)")
         }
     }
 
@@ -133,7 +134,15 @@ public struct HTTPFetch: Sendable {
             var request: [HTTPClientRequestPart] = [.head(head)]
             if let body { request.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
             request.append(.end(nil))
-            try await outbound.write(contentsOf: request)
+            do {
+                try await outbound.write(contentsOf: request)
+            } catch {
+                // A refused TLS handshake (an untrusted certificate, a wrong name) closes the
+                // channel, and the write only learns "closed". The reason reached the inbound
+                // side: report that instead.
+                for try await _ in inbound {}
+                throw error
+            }
 
             var answer: Response?
             // A redirect that will be followed is not the answer: its head and body stay here.
