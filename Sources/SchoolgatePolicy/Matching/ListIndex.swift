@@ -19,6 +19,11 @@ public final class ListIndex: Sendable {
     let expressions: [ListExpression]
     /// Values with the top bit set index here: keys that more than one source listed.
     let sourceSets: [[UInt32]]
+    /// Indexed like `sources`: one number per category name, so exceptions compare numbers.
+    let categoryIDs: [Int32]
+    /// Indexed like `sources`: the source's place in (category, file) order, which breaks ties
+    /// between equally specific matches the same way on every run.
+    let sourceOrder: [Int32]
     /// Bit n is set when some domain entry (of any table) has n labels (63: that many or more).
     /// Suffixes of other lengths cannot match, so their lookups, each a likely cache miss, are skipped.
     let labelCounts: UInt64
@@ -33,6 +38,17 @@ public final class ListIndex: Sendable {
         self.expressions = expressions
         self.sourceSets = sourceSets
         self.labelCounts = labelCounts
+        var categories: [String: Int32] = [:]
+        self.categoryIDs = sources.map { source in
+            if let id = categories[source.category] { return id }
+            categories[source.category] = Int32(categories.count)
+            return Int32(categories.count - 1)
+        }
+        var order = [Int32](repeating: 0, count: sources.count)
+        for (rank, index) in sources.indices.sorted(by: { (sources[$0].category, sources[$0].file) < (sources[$1].category, sources[$1].file) }).enumerated() {
+            order[index] = Int32(rank)
+        }
+        self.sourceOrder = order
     }
 
     public static let empty = ListIndex(
@@ -58,12 +74,17 @@ public final class ListIndex: Sendable {
     }
 
     public func matches(host: HostName, path: String?) -> [ListMatch] {
-        var results: [ListMatch] = []
-        var excepted: [String] = []
+        indexMatches(host: host, path: path).map { listMatch($0, host: host, path: path) }
+    }
+
+    /// Every entry that covers `host` and `path`, as numbers: the decision path reads them
+    /// without building a string or a `ListMatch` until it knows which one it reports.
+    func indexMatches(host: HostName, path: String?) -> [IndexMatch] {
+        var results: [IndexMatch] = []
+        var excepted: [Int32] = []
         var hostText = host.text
-        hostText.makeContiguousUTF8()
-        let text = hostText
         hostText.withUTF8 { hostBytes in
+            let hostLength = Int32(hostBytes.count)
             // Every suffix that could be listed: where it starts in the host, and its key.
             withUnsafeTemporaryAllocation(of: Int.self, capacity: hostBytes.count + 1) { starts in
                 withUnsafeTemporaryAllocation(of: UInt64.self, capacity: hostBytes.count + 1) { keys in
@@ -92,35 +113,34 @@ public final class ListIndex: Sendable {
                         }
                     }
                     let keys = UnsafeBufferPointer(rebasing: keys[0..<count])
-                    func suffix(_ i: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: hostBytes[starts[i]...]) }
                     domains.values(for: keys) { i, value in
-                        // The offset is on a label boundary, so a valid index of the text.
-                        let entry = text[text.utf8.index(text.utf8.startIndex, offsetBy: starts[i])...]
-                        forEachSource(value) { results.append(ListMatch(source: sources[Int($0)], entryText: entry, kind: .domain, sourceID: Int32($0))) }
+                        let start = Int32(starts[i])
+                        forEachSource(value) { results.append(IndexMatch(source: Int32($0), kind: .domain, start: start, end: hostLength)) }
                     }
                     exceptions.values(for: keys) { _, value in
-                        forEachSource(value) { excepted.append(sources[Int($0)].category) }
+                        forEachSource(value) { excepted.append(categoryIDs[Int($0)]) }
                     }
                     if let path, !urls.isEmpty {
-                        urlHosts.values(for: keys) { i, _ in matchURLs(hostSuffix: suffix(i), path: path, into: &results) }
+                        urlHosts.values(for: keys) { i, _ in
+                            matchURLs(hostSuffix: UnsafeBufferPointer(rebasing: hostBytes[starts[i]...]), start: Int32(starts[i]), path: path, into: &results)
+                        }
                     }
                 }
             }
         }
         if !expressions.isEmpty {
             let subject = host.urlForm + (path ?? "")
-            for expression in expressions where expression.matches(subject) {
-                results.append(ListMatch(source: sources[Int(expression.source)], entryText: Substring(expression.pattern), kind: .expression,
-                                         sourceID: Int32(expression.source)))
+            for (number, expression) in expressions.enumerated() where expression.matches(subject) {
+                results.append(IndexMatch(source: Int32(expression.source), kind: .expression, start: Int32(number), end: 0))
             }
         }
         if !excepted.isEmpty {
-            results.removeAll { excepted.contains($0.source.category) }
+            results.removeAll { excepted.contains(categoryIDs[Int($0.source)]) }
         }
         return results
     }
 
-    private func matchURLs(hostSuffix: UnsafeBufferPointer<UInt8>, path: String, into results: inout [ListMatch]) {
+    private func matchURLs(hostSuffix: UnsafeBufferPointer<UInt8>, start: Int32, path: String, into results: inout [IndexMatch]) {
         let hostPrint = Fingerprint.reversed(hostSuffix)
         var pathText = path
         pathText.withUTF8 { pathBytes in
@@ -128,8 +148,7 @@ public final class ListIndex: Sendable {
                 var print = hostPrint
                 print.add(UnsafeBufferPointer(rebasing: pathBytes[0..<end]))
                 guard let value = urls.value(for: print.finish()) else { continue }
-                let entry = String(decoding: hostSuffix, as: UTF8.self) + String(decoding: pathBytes[0..<end], as: UTF8.self)
-                forEachSource(value) { results.append(ListMatch(source: sources[Int($0)], entryText: Substring(entry), kind: .url, sourceID: Int32($0))) }
+                forEachSource(value) { results.append(IndexMatch(source: Int32($0), kind: .url, start: start, end: Int32(end))) }
             }
         }
     }

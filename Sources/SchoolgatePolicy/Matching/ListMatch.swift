@@ -59,19 +59,15 @@ public struct ListMatch: Sendable, Equatable, Codable {
     /// string of its own cost an allocation for every listed request.
     var entryText: Substring
     public var kind: Kind
-    /// Where `source` is in the index's `sources` (-1 when the match came from elsewhere), so a
-    /// group finds what it does with it without hashing the category name.
-    let sourceID: Int32
 
     public init(source: ListSource, entry: String, kind: Kind) {
         self.init(source: source, entryText: Substring(entry), kind: kind)
     }
 
-    init(source: ListSource, entryText: Substring, kind: Kind, sourceID: Int32 = -1) {
+    init(source: ListSource, entryText: Substring, kind: Kind) {
         self.source = source
         self.entryText = entryText
         self.kind = kind
-        self.sourceID = sourceID
     }
 
     public static func == (a: ListMatch, b: ListMatch) -> Bool {

@@ -24,8 +24,6 @@ final class CompiledGroup: Sendable {
     private let roles: [Role]
     /// Indexed like `ListIndex.sources`: the index in `roles`, or -1 when the group ignores it.
     private let roleBySource: [Int32]
-    /// For matches that did not come from the index (overrides, tests).
-    private let roleByCategory: [String: Int32]
     private let blockedLocations: [ConfigLocation?]
 
     init(_ group: Group, sources: [ListSource]) {
@@ -48,14 +46,12 @@ final class CompiledGroup: Sendable {
         let categories = Array(byCategory.keys)
         roles = categories.map { byCategory[$0]! }
         let indices = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, Int32($0)) })
-        roleByCategory = indices
         roleBySource = sources.map { indices[$0.category] ?? -1 }
         blockedLocations = locations
     }
 
-    func role(of match: ListMatch) -> Role? {
-        let source = Int(match.sourceID)
-        let index = source >= 0 && source < roleBySource.count ? roleBySource[source] : roleByCategory[match.source.category] ?? -1
+    func role(of match: IndexMatch) -> Role? {
+        let index = roleBySource[Int(match.source)]
         return index < 0 ? nil : roles[Int(index)]
     }
 

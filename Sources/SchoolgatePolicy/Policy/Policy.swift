@@ -79,20 +79,23 @@ public struct Policy: Sendable {
 
     /// `overrides` are the ICT manager's local allow/block decisions; `instant` is when the
     /// request is made, for the ones that end (none apply without it).
-    public func decide(_ request: PolicyRequest, overrides: OverrideSet = OverrideSet(), at instant: Date = .distantPast) -> Decision {
+    public func decide(_ request: PolicyRequest, overrides: OverrideSet = .empty, at instant: Date = .distantPast) -> Decision {
         guard let group = compiledGroup(request.group) else {
             // A group the config does not have: refused rather than guessed.
             return Decision(verdict: .block, rule: .unknownGroup, group: request.group)
         }
-        var matches = index.matches(host: request.host, path: request.path)
-        if matches.count > 1 { matches.sort(by: Self.moreSpecific) }
+        var matches = index.indexMatches(host: request.host, path: request.path)
+        if matches.count > 1 {
+            let hostLength = request.host.text.utf8.count
+            matches.sort { [index] in index.isMoreSpecific($0, than: $1, hostLength: hostLength) }
+        }
         let override = overrides.count == 0 ? nil : overrides.lookup(request.host, group: request.group, at: instant)
         let outcome = decide(request, matches: matches, group: group, override: override)
         // The decision is built once, here: it carries several references, and every copy of
         // one on the way out of the rules below cost a retain and a release of each.
         let match: ListMatch? = switch outcome.match {
         case .none: nil
-        case .list(let index): matches[index]
+        case .list(let number): index.listMatch(matches[number], host: request.host, path: request.path)
         case .override: override?.match
         }
         let allowed = outcome.verdict == .allow || outcome.verdict == .flag
@@ -114,7 +117,7 @@ public struct Policy: Sendable {
         var location: ConfigLocation?
     }
 
-    private func decide(_ request: PolicyRequest, matches: [ListMatch], group: CompiledGroup, override: PolicyOverride?) -> Outcome {
+    private func decide(_ request: PolicyRequest, matches: [IndexMatch], group: CompiledGroup, override: PolicyOverride?) -> Outcome {
         if let locked = matches.firstIndex(where: { group.role(of: $0)?.locked == true }) {
             return Outcome(verdict: .block, rule: .lockedList, match: .list(locked), severity: .critical)
         }
@@ -152,7 +155,7 @@ public struct Policy: Sendable {
             return allowing(.exception, .list(exception), group.location)
         }
         for rule in group.timeRules where rule.applies(at: request.time) {
-            guard let match = matches.firstIndex(where: { rule.categories.contains($0.source.category) }) else { continue }
+            guard let match = matches.firstIndex(where: { rule.categories.contains(index.sources[Int($0.source)].category) }) else { continue }
             switch rule.action {
             case .allow:
                 return allowing(.timeRuleAllow, .list(match), rule.location)
@@ -171,13 +174,6 @@ public struct Policy: Sendable {
             return Outcome(verdict: .block, rule: .walledGarden, location: group.location)
         }
         return Outcome(verdict: .allow, rule: .defaultAllow)
-    }
-
-    static func moreSpecific(_ a: ListMatch, _ b: ListMatch) -> Bool {
-        func rank(_ kind: ListMatch.Kind) -> Int { kind == .url ? 0 : kind == .domain ? 1 : 2 }
-        if rank(a.kind) != rank(b.kind) { return rank(a.kind) < rank(b.kind) }
-        if a.kind != .expression, a.entryText.utf8.count != b.entryText.utf8.count { return a.entryText.utf8.count > b.entryText.utf8.count }
-        return (a.source.category, a.source.file) < (b.source.category, b.source.file)
     }
 
     /// The group for someone: a named user first, then a directory group, then the most specific

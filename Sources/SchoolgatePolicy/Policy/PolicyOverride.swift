@@ -57,6 +57,9 @@ public struct PolicyOverride: Sendable, Equatable, Codable {
 public struct OverrideSet: Sendable, Equatable {
     private var byHost: [String: [PolicyOverride]] = [:]
     public let count: Int
+    /// No overrides: shared, since building an empty set (and its dictionary) on every decision
+    /// showed up in the decision's profile.
+    public static let empty = OverrideSet()
 
     public init(_ overrides: [PolicyOverride] = []) {
         for override in overrides { byHost[override.host, default: []].append(override) }

@@ -39,6 +39,34 @@ private func decide(_ policy: Policy, _ url: String, group: String, at time: Loc
         #expect(decision.severity == nil)
     }
 
+    @Test func theMostSpecificMatchIsTheOneReported() throws {
+        let index = makeIndex([
+            ("gambling", "domains", "example.com"),
+            ("gambling", "domains", "www.example.com"),
+            ("games", "domains", "www.example.com"),
+            ("adult", "urls", "example.com/a"),
+            ("games", "urls", "example.com/a/b"),
+            ("adult", "expressions", "exam"),
+        ])
+        let everything = Group(name: "pupils", blocked: ["gambling": nil, "games": nil, "adult": nil])
+        let policy = policy([everything], index: index)
+        // A URL entry over a domain, the longer URL over the shorter, its text host then path.
+        let deep = try decide(policy, "http://www.example.com/a/b/c", group: "pupils")
+        #expect(deep.match?.entry == "example.com/a/b")
+        #expect(deep.match?.kind == .url)
+        #expect(deep.category == "games")
+        let shallow = try decide(policy, "http://www.example.com/a/x", group: "pupils")
+        #expect(shallow.match?.entry == "example.com/a")
+        // Without a visible path: the longer domain; the same entry in two lists, the category first by name.
+        let tunnel = try decide(policy, "https://www.example.com/", group: "pupils")
+        #expect(tunnel.match?.entry == "www.example.com")
+        #expect(tunnel.category == "gambling")
+        // An expression only when no entry names the site.
+        let other = try decide(policy, "https://examples.org/", group: "pupils")
+        #expect(other.match?.kind == .expression)
+        #expect(other.match?.entry == "exam")
+    }
+
     @Test func allowsWhatNoListNames() throws {
         let decision = try decide(policy([pupils]), "https://example.org/", group: "pupils")
         #expect(decision.verdict == .allow)
