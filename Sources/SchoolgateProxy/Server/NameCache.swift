@@ -13,8 +13,8 @@ import Glibc
 public final class NameCache: Sendable {
     /// `getaddrinfo` gives no TTL: names are kept for a minute (the same as the destination
     /// checks always used), a failed lookup for ten seconds.
-    static let positiveLifetime = TimeAmount.seconds(60)
-    static let negativeLifetime = TimeAmount.seconds(10)
+    public static let defaultPositiveLifetime = TimeAmount.seconds(60)
+    public static let defaultNegativeLifetime = TimeAmount.seconds(10)
     static let maximumEntries = 10_000
 
     private struct State {
@@ -25,11 +25,17 @@ public final class NameCache: Sendable {
     private let state = Mutex(State())
     private let pool: NIOThreadPool
     private let lookup: @Sendable (String) -> [SocketAddress]
+    private let positiveLifetime: TimeAmount
+    private let negativeLifetime: TimeAmount
 
     /// `lookup` resolves a name to its addresses (port 0), in the order to try them; the
     /// system resolver by default.
-    public init(pool: NIOThreadPool, lookup: @escaping @Sendable (String) -> [SocketAddress] = NameCache.systemLookup) {
+    public init(pool: NIOThreadPool, positiveLifetime: TimeAmount = NameCache.defaultPositiveLifetime,
+                negativeLifetime: TimeAmount = NameCache.defaultNegativeLifetime,
+                lookup: @escaping @Sendable (String) -> [SocketAddress] = NameCache.systemLookup) {
         self.pool = pool
+        self.positiveLifetime = positiveLifetime
+        self.negativeLifetime = negativeLifetime
         self.lookup = lookup
     }
 
@@ -37,7 +43,7 @@ public final class NameCache: Sendable {
     func addresses(of name: String, on eventLoop: EventLoop) -> EventLoopFuture<[SocketAddress]> {
         enum Answer { case cached([SocketAddress]), waiting(EventLoopFuture<[SocketAddress]>), started(EventLoopFuture<[SocketAddress]>) }
         let now = NIODeadline.now()
-        let lookup = lookup
+        let lookup = lookup, positiveLifetime = positiveLifetime, negativeLifetime = negativeLifetime
         let answer = state.withLock { state -> Answer in
             if let entry = state.entries[name], entry.expires > now { return .cached(entry.addresses) }
             if let pending = state.inFlight[name] { return .waiting(pending) }
@@ -53,7 +59,7 @@ public final class NameCache: Sendable {
         case .started(let future):
             future.whenComplete { result in
                 let addresses = (try? result.get()) ?? []
-                let lifetime = addresses.isEmpty ? Self.negativeLifetime : Self.positiveLifetime
+                let lifetime = addresses.isEmpty ? negativeLifetime : positiveLifetime
                 self.state.withLock { state in
                     state.inFlight[name] = nil
                     if state.entries.count >= Self.maximumEntries { state.entries.removeAll() }

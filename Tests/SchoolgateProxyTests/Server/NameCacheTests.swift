@@ -23,11 +23,16 @@ import Testing
         }
     }
 
-    func withCache(_ lookup: FakeLookup?, _ body: (NameCache, EventLoop) async throws -> Void) async throws {
+    /// Lifetimes default to an hour: a loaded test process can take longer than the real
+    /// ten seconds between two steps of a test, and an entry expiring then is not the subject.
+    func withCache(_ lookup: FakeLookup?, lifetimes: (positive: TimeAmount, negative: TimeAmount) = (.hours(1), .hours(1)),
+                   _ body: (NameCache, EventLoop) async throws -> Void) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
-        let cache = lookup.map { lookup in NameCache(pool: pool, lookup: { lookup($0) }) } ?? NameCache(pool: pool)
+        let cache = lookup.map { lookup in
+            NameCache(pool: pool, positiveLifetime: lifetimes.positive, negativeLifetime: lifetimes.negative, lookup: { lookup($0) })
+        } ?? NameCache(pool: pool)
         do { try await body(cache, group.next()) } catch {
             try await pool.shutdownGracefully()
             try await group.shutdownGracefully()
@@ -49,6 +54,19 @@ import Testing
             #expect(try await cache.addresses(of: "nowhere.example", on: loop).get().isEmpty)
             #expect(try await cache.addresses(of: "nowhere.example", on: loop).get().isEmpty)
             #expect(lookup.calls.withLockedValue { $0 } == 2)
+        }
+    }
+
+    @Test func entriesAreLookedUpAgainOnceTheyExpire() async throws {
+        let lookup = FakeLookup(["school.example": ["192.0.2.7"]])
+        try await withCache(lookup, lifetimes: (.milliseconds(100), .milliseconds(100))) { cache, loop in
+            _ = try await cache.addresses(of: "school.example", on: loop).get()
+            _ = try await cache.addresses(of: "nowhere.example", on: loop).get()
+            #expect(lookup.calls.withLockedValue { $0 } == 2)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await cache.addresses(of: "school.example", on: loop).get().map(\.ipAddress) == ["192.0.2.7"])
+            #expect(try await cache.addresses(of: "nowhere.example", on: loop).get().isEmpty)
+            #expect(lookup.calls.withLockedValue { $0 } == 4)
         }
     }
 
