@@ -8,15 +8,15 @@ struct IndexMatch: Sendable, Equatable {
     /// Index into `ListIndex.sources`.
     var source: Int32
     var kind: ListMatch.Kind
-    /// Domain: the entry is the host's bytes from `start` to `end`. URL: the host's bytes from
-    /// `start`, then the path's first `end` bytes. Expression: `start` is its index.
+    /// Domain: the entry is the host from byte `start` on. URL: the host from byte `start`, then
+    /// the path's first `end` bytes. Expression: `start` is its index in `ListIndex.expressions`.
     var start: Int32
-    var end: Int32
+    var end: Int32 = 0
 
     /// How long the entry's text is, for "longer over shorter".
     func entryLength(hostLength: Int) -> Int {
         switch kind {
-        case .domain: Int(end - start)
+        case .domain: hostLength - Int(start)
         case .url: hostLength - Int(start) + Int(end)
         case .expression: 0
         }
@@ -44,7 +44,8 @@ extension ListIndex {
             // The offset is on a label boundary, so a valid index of the text.
             text[text.utf8.index(text.utf8.startIndex, offsetBy: Int(match.start))...]
         case .url:
-            Substring(String(decoding: text.utf8.dropFirst(Int(match.start)), as: UTF8.self) + String(decoding: (path ?? "").utf8.prefix(Int(match.end)), as: UTF8.self))
+            Substring(String(decoding: text.utf8.dropFirst(Int(match.start)), as: UTF8.self)
+                + String(decoding: (path ?? "").utf8.prefix(Int(match.end)), as: UTF8.self))
         case .expression:
             Substring(expressions[Int(match.start)].pattern)
         }

@@ -84,7 +84,6 @@ public final class ListIndex: Sendable {
         var excepted: [Int32] = []
         var hostText = host.text
         hostText.withUTF8 { hostBytes in
-            let hostLength = Int32(hostBytes.count)
             // Every suffix that could be listed: where it starts in the host, and its key.
             withUnsafeTemporaryAllocation(of: Int.self, capacity: hostBytes.count + 1) { starts in
                 withUnsafeTemporaryAllocation(of: UInt64.self, capacity: hostBytes.count + 1) { keys in
@@ -115,15 +114,13 @@ public final class ListIndex: Sendable {
                     let keys = UnsafeBufferPointer(rebasing: keys[0..<count])
                     domains.values(for: keys) { i, value in
                         let start = Int32(starts[i])
-                        forEachSource(value) { results.append(IndexMatch(source: Int32($0), kind: .domain, start: start, end: hostLength)) }
+                        forEachSource(value) { results.append(IndexMatch(source: Int32($0), kind: .domain, start: start)) }
                     }
                     exceptions.values(for: keys) { _, value in
                         forEachSource(value) { excepted.append(categoryIDs[Int($0)]) }
                     }
                     if let path, !urls.isEmpty {
-                        urlHosts.values(for: keys) { i, _ in
-                            matchURLs(hostSuffix: UnsafeBufferPointer(rebasing: hostBytes[starts[i]...]), start: Int32(starts[i]), path: path, into: &results)
-                        }
+                        urlHosts.values(for: keys) { i, _ in matchURLs(host: hostBytes, from: starts[i], path: path, into: &results) }
                     }
                 }
             }
@@ -131,7 +128,7 @@ public final class ListIndex: Sendable {
         if !expressions.isEmpty {
             let subject = host.urlForm + (path ?? "")
             for (number, expression) in expressions.enumerated() where expression.matches(subject) {
-                results.append(IndexMatch(source: Int32(expression.source), kind: .expression, start: Int32(number), end: 0))
+                results.append(IndexMatch(source: Int32(expression.source), kind: .expression, start: Int32(number)))
             }
         }
         if !excepted.isEmpty {
@@ -140,15 +137,16 @@ public final class ListIndex: Sendable {
         return results
     }
 
-    private func matchURLs(hostSuffix: UnsafeBufferPointer<UInt8>, start: Int32, path: String, into results: inout [IndexMatch]) {
-        let hostPrint = Fingerprint.reversed(hostSuffix)
+    /// The `urls` entries for the host's suffix from byte `start`, at each boundary of `path`.
+    private func matchURLs(host: UnsafeBufferPointer<UInt8>, from start: Int, path: String, into results: inout [IndexMatch]) {
+        let hostPrint = Fingerprint.reversed(UnsafeBufferPointer(rebasing: host[start...]))
         var pathText = path
         pathText.withUTF8 { pathBytes in
             for end in URLEntryPaths.boundaries(in: pathBytes) {
                 var print = hostPrint
                 print.add(UnsafeBufferPointer(rebasing: pathBytes[0..<end]))
                 guard let value = urls.value(for: print.finish()) else { continue }
-                forEachSource(value) { results.append(IndexMatch(source: Int32($0), kind: .url, start: start, end: Int32(end))) }
+                forEachSource(value) { results.append(IndexMatch(source: Int32($0), kind: .url, start: Int32(start), end: Int32(end))) }
             }
         }
     }
