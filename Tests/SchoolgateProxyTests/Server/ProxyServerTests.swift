@@ -150,6 +150,15 @@ struct ProxyServerTests {
         }
     }
 
+    /// Enough bytes that the tunnel reads in bulk, with its delayed reads, many times over.
+    @Test func streamsALargeBodyThroughATunnel() async throws {
+        try await withTestProxy { proxy, origin in
+            let result = try curl(proxy, ["-o", "/dev/null", "-w", "%{size_download}", "https://localhost:\(origin.httpsPort)/big/20000000"])
+            #expect(result.status == 0, "\(result.error)")
+            #expect(result.output == "20000000")
+        }
+    }
+
     @Test func tunnelsAnAllowedHTTPSSite() async throws {
         try await withTestProxy { proxy, origin in
             let result = try curl(proxy, ["https://localhost:\(origin.httpsPort)/secure"])
