@@ -1,6 +1,6 @@
 // Store benchmark: sustained visit logging, and the DSL's queries on a large database.
 //
-//   swift run -c release --static-swift-stdlib StoreBenchmark [visits] [incidents]     (default 10,000,000 and 100,000)
+//   swift run -c release --static-swift-stdlib StoreBenchmark [visits] [incidents] [users]     (default 10,000,000, 100,000 and 10,000)
 //
 // 1. Pushes 1,000,000 visits through the MonitoringWriter into a fresh SQLite file as fast as it
 //    takes them and reports events per second end to end (queue to committed).
@@ -21,13 +21,15 @@ func seconds(_ body: () async throws -> Void) async rethrows -> Double {
 let arguments = CommandLine.arguments
 let visitCount = arguments.count > 1 ? Int(arguments[1]) ?? 10_000_000 : 10_000_000
 let incidentCount = arguments.count > 2 ? Int(arguments[2]) ?? 100_000 : 100_000
+/// Visits go round the users in turn: with more users, each batch touches more of the index.
+let userCount = arguments.count > 3 ? Int(arguments[3]) ?? 10_000 : 10_000
 let directory = NSTemporaryDirectory() + "schoolgate-store-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
 let start = Date(timeIntervalSince1970: 1_790_000_000)
 
 func visit(_ index: Int) -> Visit {
-    let user = "user\(index % 10_000)"
+    let user = "user\(index % userCount)"
     return Visit(time: start + Double(index) * (90 * 86_400 / Double(max(visitCount, 1))), user: user, group: "pupils-ks3",
                  client: "10.3.\(index % 250).\(index % 200)", method: "GET", host: "site\(index % 5_000).example",
                  url: "http://site\(index % 5_000).example/page/\(index % 97)", verdict: index % 20 == 0 ? .block : .allow,
@@ -67,7 +69,7 @@ let fill = try await seconds {
     try await store.record(visits: batch, sightings: [], foldWindow: 0)
     var sightings: [IncidentSighting] = []
     for index in 0..<incidentCount {
-        sightings.append(IncidentSighting(time: start + Double(index) * (90 * 86_400 / Double(incidentCount)), subject: "user\(index % 10_000)",
+        sightings.append(IncidentSighting(time: start + Double(index) * (90 * 86_400 / Double(incidentCount)), subject: "user\(index % userCount)",
                                           group: "pupils-ks3", client: "10.3.0.1", category: ["self-harm", "extremism", "pornography"][index % 3],
                                           severity: Severity.allCases[index % 4], site: "flag\(index).example"))
         if sightings.count == 10_000 {

@@ -36,6 +36,14 @@ public final class SQLiteStore: MonitoringStore {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            guard !db.configuration.readonly else { return }
+            // The writer only. Each visit lands in its user's part of the (subject, time) index,
+            // so a batch touches a page per active user: SQLite's default 2 MB cache kept
+            // reading those pages back from the file, and the default checkpoint (every 4 MB of
+            // WAL) copied them to the database after almost every batch. With 8 MB and a 32 MB
+            // WAL between checkpoints, 1,000 users' visits cost a third less CPU (StoreBenchmark).
+            try db.execute(sql: "PRAGMA cache_size = -8192")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
         }
         batchThread.start()
         batchThread.submit { _ in
