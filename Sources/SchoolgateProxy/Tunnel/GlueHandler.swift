@@ -8,8 +8,8 @@ import NIOCore
 /// `bulkReadBytes`, the next read waits `bulkReadDelay`. While it waits the kernel holds the
 /// arriving bytes without waking the proxy, and the other end is written to, and woken, less
 /// often. On this project's 2-core VM a cross-core wake is an expensive interrupt; with the
-/// wait (and reads allowed to grow to 1 MiB, see TunnelHandler) 10 MiB downloads through a
-/// tunnel went from a median 78–80 % of direct to 85–87 %, at a fifth less proxy CPU per byte.
+/// wait (and reads allowed to grow to 256 KiB, see TunnelHandler) 10 MiB downloads through a
+/// tunnel went from a median 76–80 % of direct to 86–89 %, at a fifth less proxy CPU per byte.
 /// Half a millisecond is far below any real network's round trip, and small exchanges (a TLS
 /// handshake, a page) never wait.
 final class GlueHandler {
