@@ -30,6 +30,8 @@ let package = Package(
             dependencies: [
                 "SchoolgatePolicy",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The visit insert binds its columns with SQLite's own calls (VisitInsert.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

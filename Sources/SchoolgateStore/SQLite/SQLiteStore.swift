@@ -126,17 +126,8 @@ public final class SQLiteStore: MonitoringStore {
 
     private func recordNow(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) throws -> [Int64] {
         try pool.write { db in
-            // Prepared once per connection, not once per row: the batch is mostly this insert.
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO visit (time, subject, user, grp, client, method, host, sni, url, verdict, rule, category,
-                                   status, bytes_in, bytes_out, duration_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for visit in visits {
-                try insert.execute(arguments: [visit.time.timeIntervalSince1970, visit.subject, visit.user, visit.group, visit.client,
-                                               visit.method, visit.host, visit.sni, visit.url, visit.verdict.rawValue, visit.rule.rawValue,
-                                               visit.category, visit.status, visit.bytesIn, visit.bytesOut, visit.durationMilliseconds])
-            }
+            let insert = try VisitInsert(db)
+            for visit in visits { try insert.insert(visit) }
             var ids: [Int64] = []
             for sighting in sightings {
                 ids.append(try Self.fold(sighting, window: foldWindow, db: db))
