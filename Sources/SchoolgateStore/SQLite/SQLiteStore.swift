@@ -14,10 +14,10 @@ import Glibc
 public final class SQLiteStore: MonitoringStore {
     let pool: DatabasePool
     public let path: String
-    /// Visit batches are written on a thread of their own, at a lower CPU priority (nice 5):
-    /// where the proxy and the writer share a busy core, a request that arrives mid-batch is
-    /// served first and the batch waits, instead of the two taking turns. GRDB runs a
-    /// synchronous write on the calling thread, so the SQLite work happens there.
+    /// Visit batches are written on a thread of their own, at a lower CPU priority chosen per
+    /// batch (`WriterPriority`): where the proxy and the writer share a busy core, a request that
+    /// arrives mid-batch is served first and the batch waits, instead of the two taking turns.
+    /// GRDB runs a synchronous write on the calling thread, so the SQLite work happens there.
     private let batchThread = NIOThreadPool(numberOfThreads: 1)
 
     public init(path: String) throws {
@@ -46,12 +46,6 @@ public final class SQLiteStore: MonitoringStore {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
         }
         batchThread.start()
-        batchThread.submit { _ in
-            #if os(Linux)
-            // On Linux the nice value belongs to a thread, and 0 names the calling one.
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
-            #endif
-        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
@@ -121,7 +115,11 @@ public final class SQLiteStore: MonitoringStore {
 
     @discardableResult
     public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) async throws -> [Int64] {
-        try await batchThread.runIfActive { try self.recordNow(visits: visits, sightings: sightings, foldWindow: foldWindow) }
+        let priority = WriterPriority.forBatch(visits: visits.count, sightings: sightings.count)
+        return try await batchThread.runIfActive {
+            priority.apply()
+            return try self.recordNow(visits: visits, sightings: sightings, foldWindow: foldWindow)
+        }
     }
 
     private func recordNow(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) throws -> [Int64] {

@@ -39,7 +39,10 @@ public final class MonitoringWriter: Sendable {
     /// Called with the incident ids a batch stored, after its transaction committed.
     private let onStored: (@Sendable ([Int64]) -> Void)?
 
-    public init(store: any MonitoringStore, capacity: Int = 200_000, batchSize: Int = 5_000, foldWindow: TimeInterval = 3_600,
+    /// The most visits one transaction takes; a batch this full means the queue was deeper.
+    public static let defaultBatchSize = 5_000
+
+    public init(store: any MonitoringStore, capacity: Int = 200_000, batchSize: Int = defaultBatchSize, foldWindow: TimeInterval = 3_600,
                 logger: Logger, onStored: (@Sendable ([Int64]) -> Void)? = nil) {
         self.store = store
         self.capacity = capacity
