@@ -104,11 +104,14 @@ func benchmarkConfiguration() -> ProxyConfiguration {
     return configuration
 }
 
-@MainActor func run(logging: Bool, load: Load) async throws -> (rps: Double, p99: Double, events: Double) {
+typealias Run = (rps: Double, p99: Double, events: Double, prompt: Int, background: Int)
+
+@MainActor func run(logging: Bool, load: Load) async throws -> Run {
     let store = try SQLiteStore(path: directory + "/visits-\(UUID().uuidString).sqlite")
     _ = served.exchange(0, ordering: .relaxed)
     let writer = MonitoringWriter(store: store, logger: Logger(label: "bench"))
-    let writing = Task { await writer.run(interval: .milliseconds(50)) }
+    // The writer as `serve` runs it (200 ms between batches; until session 9 this ran every 50 ms).
+    let writing = Task { await writer.run() }
     let shared = ProxyContext(configuration: benchmarkConfiguration(), policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "bench"),
                               visitSink: { visit, _ in
                                   guard logging else { return }
@@ -141,13 +144,13 @@ func benchmarkConfiguration() -> ProxyConfiguration {
     writing.cancel()
     await writing.value
     let stats = writer.stats
-    return (result.rps, result.p99, Double(stats.writtenVisits) / Double(seconds))
+    return (result.rps, result.p99, Double(stats.writtenVisits) / Double(seconds), stats.promptBatches, stats.backgroundBatches)
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 for load in [Load.paced, .flatOut] {
-    var off: [(rps: Double, p99: Double, events: Double)] = []
-    var on: [(rps: Double, p99: Double, events: Double)] = []
+    var off: [Run] = []
+    var on: [Run] = []
     for _ in 0..<rounds {
         off.append(try await run(logging: false, load: load))
         on.append(try await run(logging: true, load: load))
@@ -157,6 +160,7 @@ for load in [Load.paced, .flatOut] {
         print(String(format: "%@: %.0f req/s, p99 %.2f ms, %.0f visits/s stored (runs: %@)", name, median(runs.map(\.rps)), median(runs.map(\.p99)),
                      median(runs.map(\.events)), runs.map { String(format: "%.0f/%.2fms", $0.rps, $0.p99) }.joined(separator: ", ")))
     }
+    print("  writer batches, prompt/background: " + on.map { "\($0.prompt)/\($0.background)" }.joined(separator: ", "))
     print(String(format: "  p99 change with logging: %+.1f %%", (median(on.map(\.p99)) / median(off.map(\.p99)) - 1) * 100))
 }
 try await origin.close().get()

@@ -28,6 +28,14 @@ public struct PurgeResult: Sendable, Equatable, Codable {
     }
 }
 
+/// How soon a batch is wanted. Visits alone, while the writer keeps up, are `.background`: a
+/// store that does its work on the proxy's own CPU (SQLite) may then use only CPU the proxy leaves
+/// idle. A batch with an incident sighting, or one written while the queue is deep, is `.prompt`.
+public enum BatchUrgency: Sendable, Equatable {
+    case background
+    case prompt
+}
+
 /// The one narrow door to stored monitoring data. SQLite and PostgreSQL implement it; nothing
 /// else in Schoolgate knows which is behind it.
 public protocol MonitoringStore: Sendable {
@@ -35,7 +43,7 @@ public protocol MonitoringStore: Sendable {
     /// (same subject, site and category within `foldWindow` of an open incident's last sighting).
     /// Returns the ids of the incidents the sightings went into, in order.
     @discardableResult
-    func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) async throws -> [Int64]
+    func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, urgency: BatchUrgency) async throws -> [Int64]
 
     func incidents(_ query: IncidentQuery) async throws -> [Incident]
     func incident(id: Int64) async throws -> Incident?
@@ -134,5 +142,13 @@ public struct MonitoringReport: Sendable, Equatable, Codable {
         self.topBlockedCategories = topBlockedCategories
         self.incidentsPerWeek = incidentsPerWeek
         self.busiestUsers = busiestUsers
+    }
+}
+
+extension MonitoringStore {
+    /// A batch written promptly: what every caller but the background writer wants.
+    @discardableResult
+    public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) async throws -> [Int64] {
+        try await record(visits: visits, sightings: sightings, foldWindow: foldWindow, urgency: .prompt)
     }
 }

@@ -3,8 +3,9 @@ import PostgresNIO
 import SchoolgatePolicy
 
 extension PostgresStore {
+    /// `urgency` is not used: the server does the work, on CPU of its own scheduling.
     @discardableResult
-    public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) async throws -> [Int64] {
+    public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, urgency: BatchUrgency) async throws -> [Int64] {
         try await transaction { connection in
             for visit in visits {
                 try await connection.query("""

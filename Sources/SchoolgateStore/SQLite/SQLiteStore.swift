@@ -114,8 +114,8 @@ public final class SQLiteStore: MonitoringStore {
     // MARK: Writing
 
     @discardableResult
-    public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) async throws -> [Int64] {
-        let priority = WriterPriority.forBatch(visits: visits.count, sightings: sightings.count)
+    public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, urgency: BatchUrgency) async throws -> [Int64] {
+        let priority = WriterPriority(urgency)
         return try await batchThread.runIfActive {
             priority.apply()
             return try self.recordNow(visits: visits, sightings: sightings, foldWindow: foldWindow)

@@ -1,38 +1,34 @@
+import SchoolgatePolicy
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The CPU priority the visit writer's thread takes for one batch.
+/// The CPU priority the SQLite writer's thread takes for one batch.
 ///
-/// Visits alone are written at Linux's SCHED_IDLE: the batch runs only on CPU the proxy leaves
-/// idle, so a busy proxy's latency does not carry the writer's work (ProxyLoggingBenchmark flat
-/// out: p99 +34 % against +92 % at nice 5). Starved for good, though, the queue would fill and
-/// visits be dropped, and an incident queued behind a starved batch would wait with it. So a batch
-/// that carries an incident sighting, or that is full (the queue was at least a batch deep, the
-/// writer is behind), runs at nice 5: below the proxy, but with a share of the CPU of its own.
-/// A background batch that is starved still gets SCHED_IDLE's small share (about 0.3 % of a
-/// core), so the worst an incident waits behind one is seconds, well inside the 60 s alert bound.
+/// A background batch runs at Linux's SCHED_IDLE: only on CPU the proxy leaves idle, so a busy
+/// proxy's latency does not carry the writer's work (ProxyLoggingBenchmark flat out: p99 +28 to
+/// +35 % against +61 to +100 % at nice 5). A prompt batch runs at nice 5: below the proxy, but
+/// with a share of the CPU of its own, so that incidents and a deep queue are never starved.
+/// `MonitoringWriter` keeps background batches small, so one that is starved (SCHED_IDLE still
+/// gets a sliver of a busy core) holds up what follows it for seconds at most.
 enum WriterPriority: Equatable {
-    case background
-    case prompt
+    case idle
+    case nice5
 
-    /// A batch this large means the writer is behind: the queue held at least a full batch.
-    static let behindAt = MonitoringWriter.defaultBatchSize
-
-    static func forBatch(visits: Int, sightings: Int) -> WriterPriority {
-        sightings > 0 || visits >= behindAt ? .prompt : .background
+    init(_ urgency: BatchUrgency) {
+        self = urgency == .background ? .idle : .nice5
     }
 
     /// Applies this priority to the calling thread. On Linux the scheduling class and the nice
     /// value belong to a thread, and 0 names the calling one. Best effort: a refusal leaves the
-    /// thread as it was, which only costs latency.
+    /// thread as it was, which costs latency, nothing else.
     func apply() {
         #if os(Linux)
         var parameter = sched_param(sched_priority: 0)
         switch self {
-        case .background:
+        case .idle:
             _ = sched_setscheduler(0, Self.schedIdle, &parameter)
-        case .prompt:
+        case .nice5:
             _ = sched_setscheduler(0, SCHED_OTHER, &parameter)
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
         }

@@ -80,7 +80,7 @@ struct ProxyHardeningTests {
     @Test func forwardsAnUploadWithExpectContinue() async throws {
         try await withTestProxy { proxy, origin in
             let file = NSTemporaryDirectory() + "upload-" + UUID().uuidString
-            FileManager.default.createFile(atPath: file, contents: Data(repeating: 65, count: 3_000_000))
+            try #require(FileManager.default.createFile(atPath: file, contents: Data(repeating: 65, count: 3_000_000)))
             defer { try? FileManager.default.removeItem(atPath: file) }
             let result = try run(["curl", "-s", "--max-time", "10", "-x", "http://127.0.0.1:\(proxy)", "-H", "Expect: 100-continue",
                                   "--data-binary", "@" + file, "http://localhost:\(origin.httpPort)/upload"])

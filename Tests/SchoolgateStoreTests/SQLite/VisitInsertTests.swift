@@ -15,7 +15,7 @@ import Testing
         let bare = Visit(time: t0.addingTimeInterval(1), user: nil, group: "guests", client: "10.9.0.1", method: "GET", host: "a.example",
                          verdict: .allow, rule: .defaultAllow, status: 200)
         try await temporary.store.record(visits: [full, bare], sightings: [], foldWindow: 0)
-        let rows = try await temporary.store.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM visit ORDER BY id") }
+        let rows = try temporary.store.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM visit ORDER BY id") }
         #expect(rows.count == 2)
         let row = rows[0]
         #expect(row["time"] as Double == t0.timeIntervalSince1970)

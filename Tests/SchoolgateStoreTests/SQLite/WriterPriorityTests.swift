@@ -6,15 +6,9 @@ import Glibc
 #endif
 
 @Suite struct WriterPriorityTests {
-    @Test func visitsAloneAreWrittenInTheBackground() {
-        #expect(WriterPriority.forBatch(visits: 1, sightings: 0) == .background)
-        #expect(WriterPriority.forBatch(visits: WriterPriority.behindAt - 1, sightings: 0) == .background)
-    }
-
-    @Test func aSightingOrAFullBatchIsWrittenPromptly() {
-        #expect(WriterPriority.forBatch(visits: 0, sightings: 1) == .prompt)
-        #expect(WriterPriority.forBatch(visits: 10, sightings: 1) == .prompt)
-        #expect(WriterPriority.forBatch(visits: WriterPriority.behindAt, sightings: 0) == .prompt)
+    @Test func backgroundBatchesTakeTheIdleClass() {
+        #expect(WriterPriority(.background) == .idle)
+        #expect(WriterPriority(.prompt) == .nice5)
     }
 
     #if os(Linux)
@@ -23,12 +17,12 @@ import Glibc
     @Test func theThreadTakesTheClassAndNiceValue() async {
         let seen = await withCheckedContinuation { (continuation: CheckedContinuation<[Int32], Never>) in
             let thread = Thread {
-                WriterPriority.background.apply()
+                WriterPriority.idle.apply()
                 let idle = sched_getscheduler(0)
-                WriterPriority.prompt.apply()
+                WriterPriority.nice5.apply()
                 let other = sched_getscheduler(0)
                 let nice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
-                WriterPriority.background.apply()
+                WriterPriority.idle.apply()
                 continuation.resume(returning: [idle, other, nice, sched_getscheduler(0)])
             }
             thread.start()

@@ -14,7 +14,8 @@ import Testing
         for index in 0..<250 { writer.submit(visit(at: t0 + Double(index)), sighting: index % 50 == 0 ? sighting(at: t0 + Double(index)) : nil) }
         #expect(writer.stats.queuedVisits == 250)
         await writer.drain()
-        #expect(writer.stats == MonitoringWriter.Stats(queuedVisits: 0, queuedSightings: 0, droppedVisits: 0, writtenVisits: 250, writtenSightings: 5))
+        #expect(writer.stats == MonitoringWriter.Stats(queuedVisits: 0, queuedSightings: 0, droppedVisits: 0, writtenVisits: 250, writtenSightings: 5,
+                                                               backgroundBatches: 2, promptBatches: 1))
         #expect(try await temporary.store.visits(subject: nil, from: nil, to: nil, limit: 1000).count == 250)
         let incidents = try await temporary.store.incidents(IncidentQuery())
         #expect(incidents.count == 1)
@@ -73,6 +74,47 @@ import Testing
         let ids = reported.ids
         #expect(ids.count == 2)
         for id in ids { #expect(try await temporary.store.incident(id: id) != nil) }
+    }
+}
+
+/// Visits alone go to the store as small background batches; an incident or a deep queue makes
+/// the batch prompt, and a prompt batch is a full one.
+@Suite struct MonitoringWriterUrgencyTests {
+    @Test func visitsAloneAreWrittenInSmallBackgroundBatches() async throws {
+        let temporary = try TemporaryStore()
+        defer { withExtendedLifetime(temporary) {} }
+        let writer = MonitoringWriter(store: temporary.store, logger: Logger(label: "test"))
+        for index in 0..<2_500 { writer.submit(visit(at: t0 + Double(index))) }
+        await writer.drain()
+        #expect(writer.stats.backgroundBatches == 3 && writer.stats.promptBatches == 0)
+        #expect(try await temporary.store.visits(subject: nil, from: nil, to: nil, limit: 3_000).count == 2_500)
+    }
+
+    @Test func aSightingMakesItsBatchPrompt() async throws {
+        let temporary = try TemporaryStore()
+        defer { withExtendedLifetime(temporary) {} }
+        let writer = MonitoringWriter(store: temporary.store, logger: Logger(label: "test"))
+        for index in 0..<1_500 { writer.submit(visit(at: t0 + Double(index)), sighting: index == 0 ? sighting() : nil) }
+        await writer.drain()
+        // The sighting's batch is a full one (all 1,500); nothing is left for the background.
+        #expect(writer.stats.promptBatches == 1 && writer.stats.backgroundBatches == 0)
+        #expect(try await temporary.store.incidents(IncidentQuery()).count == 1)
+    }
+
+    @Test func aDeepQueueMakesTheBatchPrompt() async throws {
+        let temporary = try TemporaryStore()
+        defer { withExtendedLifetime(temporary) {} }
+        let writer = MonitoringWriter(store: temporary.store, capacity: 8_000, logger: Logger(label: "test"))
+        for index in 0..<1_500 { writer.submit(visit(at: t0 + Double(index))) }
+        await writer.drain()
+        // 1,500 queued is past an eighth of 8,000: one prompt batch takes it all.
+        #expect(writer.stats.promptBatches == 1 && writer.stats.backgroundBatches == 0)
+    }
+
+    @Test func urgencyRule() {
+        #expect(MonitoringWriter.urgency(sightingsWaiting: false, backlog: 24_999, capacity: 200_000) == .background)
+        #expect(MonitoringWriter.urgency(sightingsWaiting: false, backlog: 25_000, capacity: 200_000) == .prompt)
+        #expect(MonitoringWriter.urgency(sightingsWaiting: true, backlog: 0, capacity: 200_000) == .prompt)
     }
 }
 
