@@ -104,12 +104,30 @@ func benchmarkConfiguration() -> ProxyConfiguration {
     return configuration
 }
 
-typealias Run = (rps: Double, p99: Double, events: Double, prompt: Int, background: Int)
+struct Run {
+    var rps: Double, p99: Double, events: Double, prompt: Int, background: Int, dropped: Int
+    /// Milliseconds from each incident sighting's submission to its commit (saturated runs).
+    var incidentWaits: [Double] = []
+}
 
-@MainActor func run(logging: Bool, load: Load) async throws -> Run {
+/// When each sighting not yet stored was submitted, oldest first; and how long the stored ones waited.
+let sightingsPending = Mutex<[ContinuousClock.Instant]>([])
+let sightingWaits = Mutex<[Double]>([])
+let spinning = Atomic<Bool>(false)
+
+@MainActor func run(logging: Bool, load: Load, saturated: Bool = false) async throws -> Run {
     let store = try SQLiteStore(path: directory + "/visits-\(UUID().uuidString).sqlite")
     _ = served.exchange(0, ordering: .relaxed)
-    let writer = MonitoringWriter(store: store, logger: Logger(label: "bench"))
+    sightingWaits.withLock { $0 = [] }
+    let writer = MonitoringWriter(store: store, logger: Logger(label: "bench")) { ids in
+        let now = ContinuousClock.now
+        let submitted = sightingsPending.withLock { pending in
+            let taken = Array(pending.prefix(ids.count))
+            pending.removeFirst(taken.count)
+            return taken
+        }
+        sightingWaits.withLock { $0 += submitted.map { Double((now - $0).components.attoseconds) / 1e15 + Double((now - $0).components.seconds) * 1e3 } }
+    }
     // The writer as `serve` runs it (200 ms between batches; until session 9 this ran every 50 ms).
     let writing = Task { await writer.run() }
     let shared = ProxyContext(configuration: benchmarkConfiguration(), policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "bench"),
@@ -138,13 +156,35 @@ typealias Run = (rps: Double, p99: Double, events: Double, prompt: Int, backgrou
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
+    // Saturated: a spinning thread per core at the proxy's own priority, so there is no idle CPU
+    // for a SCHED_IDLE batch, and an incident sighting every 500 ms.
+    var spinners: [Thread] = []
+    var raising: Task<Void, Never>?
+    if saturated {
+        spinning.store(true, ordering: .relaxed)
+        for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
+            spinners.append(Thread { while spinning.load(ordering: .relaxed) {} })
+            spinners.last!.start()
+        }
+        raising = Task.detached {
+            while !Task.isCancelled {
+                sightingsPending.withLock { $0.append(.now) }
+                writer.submit(nil, sighting: IncidentSighting(time: Date(), subject: "pupil", group: "pupils-ks3", client: "10.3.0.1",
+                                                              category: "self-harm", severity: .high, site: "harm.example"))
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
     let result = try wrk(port: server.localAddress!.port!, load: load)
+    raising?.cancel()
+    spinning.store(false, ordering: .relaxed)
     topping.cancel()
     try await server.shutdown()
     writing.cancel()
     await writing.value
     let stats = writer.stats
-    return (result.rps, result.p99, Double(stats.writtenVisits) / Double(seconds), stats.promptBatches, stats.backgroundBatches)
+    return Run(rps: result.rps, p99: result.p99, events: Double(stats.writtenVisits) / Double(seconds), prompt: stats.promptBatches,
+               background: stats.backgroundBatches, dropped: stats.droppedVisits, incidentWaits: sightingWaits.withLock { $0 })
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
@@ -162,6 +202,17 @@ for load in [Load.paced, .flatOut] {
     }
     print("  writer batches, prompt/background: " + on.map { "\($0.prompt)/\($0.background)" }.joined(separator: ", "))
     print(String(format: "  p99 change with logging: %+.1f %%", (median(on.map(\.p99)) / median(off.map(\.p99)) - 1) * 100))
+}
+
+// Starvation check: the writer's background batches run only on idle CPU; with none idle, the
+// prompt rule must still store every visit and each incident within seconds.
+print("saturated (a spinning thread per core, paced load, an incident sighting every 500 ms):")
+for _ in 0..<rounds {
+    let result = try await run(logging: true, load: .paced, saturated: true)
+    let waits = result.incidentWaits.sorted()
+    print(String(format: "  %.0f req/s, p99 %.2f ms, %.0f visits/s stored, %d dropped, batches prompt/background %d/%d; %d incidents stored, waited median %.0f ms, max %.0f ms",
+                 result.rps, result.p99, result.events, result.dropped, result.prompt, result.background, waits.count,
+                 waits.isEmpty ? .nan : waits[waits.count / 2], waits.last ?? .nan))
 }
 try await origin.close().get()
 try await originGroup.shutdownGracefully()
