@@ -14,11 +14,15 @@ import Glibc
 public final class SQLiteStore: MonitoringStore {
     let pool: DatabasePool
     public let path: String
-    /// Visit batches are written on a thread of their own, at a lower CPU priority chosen per
-    /// batch (`WriterPriority`): where the proxy and the writer share a busy core, a request that
-    /// arrives mid-batch is served first and the batch waits, instead of the two taking turns.
-    /// GRDB runs a synchronous write on the calling thread, so the SQLite work happens there.
-    private let batchThread = NIOThreadPool(numberOfThreads: 1)
+    /// Batches are written on threads of their own, below the proxy's CPU priority: where the
+    /// proxy and the writer share a busy core, a request that arrives mid-batch is served first.
+    /// Background batches have a thread at SCHED_IDLE, prompt ones a thread at nice 5
+    /// (`WriterPriority`). Two threads, each set once, because an unprivileged thread may enter
+    /// SCHED_IDLE but not leave it (Linux asks for CAP_SYS_NICE or an RLIMIT_NICE allowance). GRDB
+    /// runs a synchronous write on the calling thread, so the SQLite work happens there; the
+    /// writer sends one batch at a time, so the two never wait on each other.
+    private let backgroundThread = NIOThreadPool(numberOfThreads: 1)
+    private let promptThread = NIOThreadPool(numberOfThreads: 1)
 
     public init(path: String) throws {
         self.path = path
@@ -45,7 +49,10 @@ public final class SQLiteStore: MonitoringStore {
             try db.execute(sql: "PRAGMA cache_size = -8192")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
         }
-        batchThread.start()
+        for (thread, priority) in [(backgroundThread, WriterPriority.idle), (promptThread, .nice5)] {
+            thread.start()
+            thread.submit { _ in priority.apply() }
+        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
@@ -54,7 +61,10 @@ public final class SQLiteStore: MonitoringStore {
         }
     }
 
-    deinit { batchThread.shutdownGracefully { _ in } }
+    deinit {
+        backgroundThread.shutdownGracefully { _ in }
+        promptThread.shutdownGracefully { _ in }
+    }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -115,12 +125,19 @@ public final class SQLiteStore: MonitoringStore {
 
     @discardableResult
     public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, urgency: BatchUrgency) async throws -> [Int64] {
-        let priority = WriterPriority(urgency)
-        return try await batchThread.runIfActive {
-            priority.apply()
-            return try self.recordNow(visits: visits, sightings: sightings, foldWindow: foldWindow)
+        try await (urgency == .background ? backgroundThread : promptThread).runIfActive {
+            try self.recordNow(visits: visits, sightings: sightings, foldWindow: foldWindow)
         }
     }
+
+    #if os(Linux)
+    /// The scheduling class and nice value of the thread that writes batches of this urgency.
+    func schedulingOfBatches(_ urgency: BatchUrgency) async throws -> (policy: Int32, nice: Int32) {
+        try await (urgency == .background ? backgroundThread : promptThread).runIfActive {
+            (sched_getscheduler(0), getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0))
+        }
+    }
+    #endif
 
     private func recordNow(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) throws -> [Int64] {
         try pool.write { db in

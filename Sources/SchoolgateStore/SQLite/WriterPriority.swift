@@ -3,11 +3,11 @@ import SchoolgatePolicy
 import Glibc
 #endif
 
-/// The CPU priority the SQLite writer's thread takes for one batch.
+/// The CPU priority of the SQLite writer's threads: one for background batches, one for prompt.
 ///
 /// A background batch runs at Linux's SCHED_IDLE: only on CPU the proxy leaves idle, so a busy
-/// proxy's latency does not carry the writer's work (ProxyLoggingBenchmark flat out: p99 +28 to
-/// +35 % against +61 to +100 % at nice 5). A prompt batch runs at nice 5: below the proxy, but
+/// proxy's latency does not carry the writer's work (ProxyLoggingBenchmark flat out: p99 +19 to
+/// +23 % against +61 to +100 % at nice 5). A prompt batch runs at nice 5: below the proxy, but
 /// with a share of the CPU of its own, so that incidents and a deep queue are never starved.
 /// `MonitoringWriter` keeps background batches small, so one that is starved (SCHED_IDLE still
 /// gets a sliver of a busy core) holds up what follows it for seconds at most.
@@ -15,13 +15,9 @@ enum WriterPriority: Equatable {
     case idle
     case nice5
 
-    init(_ urgency: BatchUrgency) {
-        self = urgency == .background ? .idle : .nice5
-    }
-
-    /// Applies this priority to the calling thread. On Linux the scheduling class and the nice
-    /// value belong to a thread, and 0 names the calling one. Best effort: a refusal leaves the
-    /// thread as it was, which costs latency, nothing else.
+    /// Applies this priority to the calling thread, once, when the thread starts. On Linux the
+    /// scheduling class and the nice value belong to a thread, and 0 names the calling one. Best
+    /// effort: a refusal leaves the thread as it was, which costs latency, nothing else.
     func apply() {
         #if os(Linux)
         var parameter = sched_param(sched_priority: 0)

@@ -1,33 +1,29 @@
 import Foundation
 import Testing
+@testable import SchoolgatePolicy
 @testable import SchoolgateStore
 #if canImport(Glibc)
 import Glibc
 #endif
 
+#if os(Linux)
+/// Background batches are written by a thread at SCHED_IDLE, prompt ones by a thread at nice 5;
+/// each is set once, as an unprivileged thread could not leave SCHED_IDLE again.
 @Suite struct WriterPriorityTests {
-    @Test func backgroundBatchesTakeTheIdleClass() {
-        #expect(WriterPriority(.background) == .idle)
-        #expect(WriterPriority(.prompt) == .nice5)
+    @Test func eachUrgencyHasAThreadOfItsOwnClass() async throws {
+        let temporary = try TemporaryStore()
+        let background = try await temporary.store.schedulingOfBatches(.background)
+        let prompt = try await temporary.store.schedulingOfBatches(.prompt)
+        #expect(background.policy == 5)  // SCHED_IDLE
+        #expect(prompt.policy == SCHED_OTHER && prompt.nice == 5)
     }
 
-    #if os(Linux)
-    /// Applied on a thread of the test's own, never a pool thread: the class and nice value stay
-    /// with the thread that took them.
-    @Test func theThreadTakesTheClassAndNiceValue() async {
-        let seen = await withCheckedContinuation { (continuation: CheckedContinuation<[Int32], Never>) in
-            let thread = Thread {
-                WriterPriority.idle.apply()
-                let idle = sched_getscheduler(0)
-                WriterPriority.nice5.apply()
-                let other = sched_getscheduler(0)
-                let nice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
-                WriterPriority.idle.apply()
-                continuation.resume(returning: [idle, other, nice, sched_getscheduler(0)])
-            }
-            thread.start()
-        }
-        #expect(seen == [5, SCHED_OTHER, 5, 5])
+    @Test func bothKindsOfBatchAreStored() async throws {
+        let temporary = try TemporaryStore()
+        try await temporary.store.record(visits: [visit(at: t0)], sightings: [], foldWindow: 0, urgency: .background)
+        try await temporary.store.record(visits: [visit(at: t0 + 1)], sightings: [sighting()], foldWindow: 0, urgency: .prompt)
+        #expect(try await temporary.store.visits(subject: nil, from: nil, to: nil, limit: 10).count == 2)
+        #expect(try await temporary.store.incidents(IncidentQuery()).count == 1)
     }
-    #endif
 }
+#endif
