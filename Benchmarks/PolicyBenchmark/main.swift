@@ -66,7 +66,7 @@ defer { try? FileManager.default.removeItem(atPath: directory) }
 
 var random = SplitMix(state: 42)
 var listed: [String] = []
-let generated = seconds {
+let generated = try seconds {
     var text = ""
     text.reserveCapacity(count * 16)
     for index in 0..<count {
@@ -75,7 +75,7 @@ let generated = seconds {
         text += name
         text += "\n"
     }
-    FileManager.default.createFile(atPath: directory + "/domains", contents: Data(text.utf8))
+    try Data(text.utf8).write(to: URL(fileURLWithPath: directory + "/domains"))
 }
 try """
     [category generated]
