@@ -202,6 +202,11 @@ for load in [Load.paced, .flatOut] {
     }
     print("  writer batches, prompt/background: " + on.map { "\($0.prompt)/\($0.background)" }.joined(separator: ", "))
     print(String(format: "  p99 change with logging: %+.1f %%", (median(on.map(\.p99)) / median(off.map(\.p99)) - 1) * 100))
+    // The medians above compare runs minutes apart; the machine's drift between them is as large
+    // as the target. Each on run beside the off run just before it sees the same machine.
+    let paired = zip(off, on).map { ($1.p99 / $0.p99 - 1) * 100 }
+    print(String(format: "  p99 change, each round against itself: median %+.1f %% (%@)", median(paired),
+                 paired.map { String(format: "%+.1f", $0) }.joined(separator: ", ")))
 }
 
 // Starvation check: the writer's background batches run only on idle CPU; with none idle, the
