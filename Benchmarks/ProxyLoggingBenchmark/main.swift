@@ -6,11 +6,16 @@
 // a busy school's peak with room to spare) and flat out. The runs alternate to spread the
 // machine's noise.
 //
+// Every stored visit, the proxy's own and the top-up's, goes to one of `users` users in turn
+// (default 1,000, a secondary school's pupils): each user's visits land in their own part of
+// the (subject, time) index, so a batch over many users touches a page per user. Until
+// 7 December every visit had the same user, the writer's cheapest case.
+//
 // Flat out, p99 is a queue-length figure: with every core busy (wrk, origin, proxy and writer
 // share two), whatever CPU the writer takes shows up as latency. Paced, p99 is the wait a
 // request sees while the writer works beside it.
 //
-//   swift run -c release --static-swift-stdlib ProxyLoggingBenchmark [seconds-per-run] [runs]      (needs wrk; loopback only)
+//   swift run -c release --static-swift-stdlib ProxyLoggingBenchmark [seconds-per-run] [runs] [users]      (needs wrk; loopback only)
 import Foundation
 import Logging
 import NIOCore
@@ -24,6 +29,9 @@ import Synchronization
 
 let seconds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10 : 10
 let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 5 : 5
+let userCount = max(1, CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3]) ?? 1_000 : 1_000)
+/// Made once: naming a user per visit on the event loop would add to the latency measured.
+let users = (0..<userCount).map { "pupil\($0)" }
 let directory = NSTemporaryDirectory() + "schoolgate-logging-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -133,8 +141,9 @@ let spinning = Atomic<Bool>(false)
     let shared = ProxyContext(configuration: benchmarkConfiguration(), policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "bench"),
                               visitSink: { visit, _ in
                                   guard logging else { return }
+                                  var visit = visit
+                                  visit.user = users[served.add(1, ordering: .relaxed).oldValue % userCount]
                                   writer.submit(visit)
-                                  served.add(1, ordering: .relaxed)
                               })
     let server = try await ProxyServer(shared: shared, threads: 1)
     // The top-up: synthetic visits that bring the store to at least 20,000 events a second,
@@ -143,7 +152,7 @@ let spinning = Atomic<Bool>(false)
     // oversleeps, and topping up 200 a tick stored 19,740 a second, not 20,000.
     let topping = Task.detached {
         guard logging else { return }
-        let visit = Visit(time: Date(), user: "pupil", group: "pupils-ks3", client: "10.3.0.1", method: "GET", host: "example.com",
+        var visit = Visit(time: Date(), user: nil, group: "pupils-ks3", client: "10.3.0.1", method: "GET", host: "example.com",
                           url: "http://example.com/", verdict: .allow, rule: .defaultAllow, status: 200)
         let start = ContinuousClock.now
         var added = 0
@@ -151,7 +160,10 @@ let spinning = Atomic<Bool>(false)
             let elapsed = ContinuousClock.now - start
             let due = Int(Double(elapsed.components.seconds) * 20_000 + Double(elapsed.components.attoseconds) * 20_000e-18)
             let shortfall = due - served.load(ordering: .relaxed) - added
-            for _ in 0..<max(0, shortfall) { writer.submit(visit) }
+            for index in 0..<max(0, shortfall) {
+                visit.user = users[(added + index) % userCount]
+                writer.submit(visit)
+            }
             added += max(0, shortfall)
             try? await Task.sleep(for: .milliseconds(10))
         }
@@ -188,6 +200,7 @@ let spinning = Atomic<Bool>(false)
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+print("visits over \(userCount) users, \(seconds) s a run, \(rounds) rounds of off and on")
 for load in [Load.paced, .flatOut] {
     var off: [Run] = []
     var on: [Run] = []
