@@ -29,9 +29,10 @@ import Synchronization
 
 let seconds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10 : 10
 let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 5 : 5
-let userCount = max(1, CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3]) ?? 1_000 : 1_000)
 /// Made once: naming a user per visit on the event loop would add to the latency measured.
-let users = (0..<userCount).map { "pupil\($0)" }
+let users = (0..<max(1, CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3]) ?? 1_000 : 1_000)).map { "pupil\($0)" }
+/// The user of the nth visit: round the users in turn.
+func user(_ n: Int) -> String { users[n % users.count] }
 let directory = NSTemporaryDirectory() + "schoolgate-logging-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -142,7 +143,7 @@ let spinning = Atomic<Bool>(false)
                               visitSink: { visit, _ in
                                   guard logging else { return }
                                   var visit = visit
-                                  visit.user = users[served.add(1, ordering: .relaxed).oldValue % userCount]
+                                  visit.user = user(served.add(1, ordering: .relaxed).oldValue)
                                   writer.submit(visit)
                               })
     let server = try await ProxyServer(shared: shared, threads: 1)
@@ -161,7 +162,7 @@ let spinning = Atomic<Bool>(false)
             let due = Int(Double(elapsed.components.seconds) * 20_000 + Double(elapsed.components.attoseconds) * 20_000e-18)
             let shortfall = due - served.load(ordering: .relaxed) - added
             for index in 0..<max(0, shortfall) {
-                visit.user = users[(added + index) % userCount]
+                visit.user = user(added + index)
                 writer.submit(visit)
             }
             added += max(0, shortfall)
@@ -200,7 +201,7 @@ let spinning = Atomic<Bool>(false)
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-print("visits over \(userCount) users, \(seconds) s a run, \(rounds) rounds of off and on")
+print("visits over \(users.count) users, \(seconds) s a run, \(rounds) rounds of off and on")
 for load in [Load.paced, .flatOut] {
     var off: [Run] = []
     var on: [Run] = []
