@@ -36,6 +36,13 @@ public enum BatchUrgency: Sendable, Equatable {
     case prompt
 }
 
+/// Thrown by `record` for a `.background` batch the store gave up, unwritten, because more urgent
+/// work asked for the write lock (`yieldBackgroundBatch`). Nothing of the batch was stored; the
+/// writer sends it again.
+public struct BatchYielded: Error, Sendable {
+    public init() {}
+}
+
 /// The one narrow door to stored monitoring data. SQLite and PostgreSQL implement it; nothing
 /// else in Schoolgate knows which is behind it.
 public protocol MonitoringStore: Sendable {
@@ -44,6 +51,12 @@ public protocol MonitoringStore: Sendable {
     /// Returns the ids of the incidents the sightings went into, in order.
     @discardableResult
     func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, urgency: BatchUrgency) async throws -> [Int64]
+
+    /// Something urgent (an incident sighting, a deep queue) is waiting behind a `.background`
+    /// batch: if one is being written, give it up (it throws `BatchYielded`). Returns at once.
+    /// A batch on idle CPU can be starved for as long as the machine is busy, holding the write
+    /// lock all the while.
+    func yieldBackgroundBatch()
 
     func incidents(_ query: IncidentQuery) async throws -> [Incident]
     func incident(id: Int64) async throws -> Incident?
@@ -146,6 +159,9 @@ public struct MonitoringReport: Sendable, Equatable, Codable {
 }
 
 extension MonitoringStore {
+    /// For stores whose batches never wait for idle CPU (PostgreSQL's work is the server's).
+    public func yieldBackgroundBatch() {}
+
     /// A batch written promptly: what every caller but the background writer wants.
     @discardableResult
     public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) async throws -> [Int64] {

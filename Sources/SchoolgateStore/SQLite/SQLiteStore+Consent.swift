@@ -4,7 +4,7 @@ import SchoolgatePolicy
 
 extension SQLiteStore {
     public func recordConsent(_ record: ConsentRecord) async throws -> Int64 {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "INSERT INTO consent (time, client, mac, name, terms_version, revoked) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [record.consentedAt.timeIntervalSince1970, record.client, record.mac, record.name,
                                        record.termsVersion, record.revokedAt?.timeIntervalSince1970])
@@ -25,7 +25,7 @@ extension SQLiteStore {
     }
 
     public func revokeConsents(client: String?, by actor: String, at time: Date) async throws -> Int {
-        try await pool.write { db in
+        try await write { db in
             if let client {
                 try db.execute(sql: "UPDATE consent SET revoked = ? WHERE revoked IS NULL AND client = ?", arguments: [time.timeIntervalSince1970, client])
             } else {

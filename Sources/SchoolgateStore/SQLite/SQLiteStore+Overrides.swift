@@ -4,7 +4,7 @@ import SchoolgatePolicy
 
 extension SQLiteStore {
     public func addOverride(_ override: PolicyOverride) async throws -> Int64 {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: """
                 INSERT INTO override (host, action, grp, category, reason, actor, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [override.host, override.action.rawValue, override.group, override.category, override.reason, override.actor,
@@ -27,7 +27,7 @@ extension SQLiteStore {
     }
 
     public func removeOverride(id: Int64, by actor: String, at time: Date) async throws -> PolicyOverride {
-        try await pool.write { db in
+        try await write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM override WHERE id = ?", arguments: [id]) else {
                 throw StoreError("no override #\(id)")
             }

@@ -23,8 +23,16 @@ public final class SQLiteStore: MonitoringStore {
     /// writer sends one batch at a time, so the two never wait on each other.
     private let backgroundThread = NIOThreadPool(numberOfThreads: 1)
     private let promptThread = NIOThreadPool(numberOfThreads: 1)
+    let backgroundYield: BackgroundBatchYield
 
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, backgroundPriority: .idle)
+    }
+
+    /// The arguments are for tests. Where the whole suite keeps every core busy a SCHED_IDLE
+    /// batch may not start for a minute; `beforeBackgroundInsert` can hold a batch mid-write.
+    init(path: String, backgroundPriority: WriterPriority, beforeBackgroundInsert: (@Sendable () -> Void)? = nil) throws {
+        backgroundYield = BackgroundBatchYield(beforeInsert: beforeBackgroundInsert)
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
@@ -49,7 +57,7 @@ public final class SQLiteStore: MonitoringStore {
             try db.execute(sql: "PRAGMA cache_size = -8192")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
         }
-        for (thread, priority) in [(backgroundThread, WriterPriority.idle), (promptThread, .nice5)] {
+        for (thread, priority) in [(backgroundThread, backgroundPriority), (promptThread, .nice5)] {
             thread.start()
             thread.submit { _ in priority.apply() }
         }
@@ -125,9 +133,21 @@ public final class SQLiteStore: MonitoringStore {
 
     @discardableResult
     public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, urgency: BatchUrgency) async throws -> [Int64] {
-        try await (urgency == .background ? backgroundThread : promptThread).runIfActive {
-            try self.recordNow(visits: visits, sightings: sightings, foldWindow: foldWindow)
+        if urgency == .prompt { backgroundYield.request() }
+        return try await (urgency == .background ? backgroundThread : promptThread).runIfActive {
+            try self.recordNow(visits: visits, sightings: sightings, foldWindow: foldWindow, yielding: urgency == .background)
         }
+    }
+
+    public func yieldBackgroundBatch() {
+        backgroundYield.request()
+    }
+
+    /// Every write but a batch's: a background batch starved of CPU gives way to it rather than
+    /// keep a guest's agreement or a DSL's action waiting.
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        backgroundYield.request()
+        return try await pool.write(updates)
     }
 
     #if os(Linux)
@@ -139,15 +159,20 @@ public final class SQLiteStore: MonitoringStore {
     }
     #endif
 
-    private func recordNow(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval) throws -> [Int64] {
+    private func recordNow(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, yielding: Bool) throws -> [Int64] {
         try pool.write { db in
             let insert = try VisitInsert(db)
-            for visit in visits { try insert.insert(visit) }
-            var ids: [Int64] = []
-            for sighting in sightings {
-                ids.append(try Self.fold(sighting, window: foldWindow, db: db))
+            if yielding {
+                try self.backgroundYield.writing {
+                    for visit in visits {
+                        try self.backgroundYield.checkpoint()
+                        try insert.insert(visit)
+                    }
+                }
+            } else {
+                for visit in visits { try insert.insert(visit) }
             }
-            return ids
+            return try sightings.map { try Self.fold($0, window: foldWindow, db: db) }
         }
     }
 
@@ -174,7 +199,7 @@ public final class SQLiteStore: MonitoringStore {
     }
 
     public func update(incident id: Int64, _ action: IncidentAction, by actor: String, at time: Date) async throws -> Incident {
-        try await pool.write { db in
+        try await write { db in
             guard let incident = try Self.fetchIncident(id: id, db: db) else { throw StoreError("no incident \(id)") }
             let updated: Incident
             switch action.apply(to: incident, by: actor, at: time) {
@@ -193,7 +218,7 @@ public final class SQLiteStore: MonitoringStore {
     }
 
     public func audit(_ entry: AuditEntry) async throws {
-        try await pool.write { db in try Self.insertAudit(entry, db: db) }
+        try await write { db in try Self.insertAudit(entry, db: db) }
     }
 
     static func insertAudit(_ entry: AuditEntry, db: Database) throws {
@@ -202,7 +227,7 @@ public final class SQLiteStore: MonitoringStore {
     }
 
     public func purge(visitsBefore: Date, incidentsBefore: Date, auditBefore: Date) async throws -> PurgeResult {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "DELETE FROM visit WHERE time < ?", arguments: [visitsBefore.timeIntervalSince1970])
             let visits = db.changesCount
             // A guest's agreement is kept as long as the visits it covered, no longer.
@@ -233,7 +258,7 @@ public final class SQLiteStore: MonitoringStore {
     }
 
     public func recordAlertAttempt(incident id: Int64, target: String, delivered: Bool, error: String?, at time: Date) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: """
                 INSERT INTO alert_delivery (incident_id, target, attempts, delivered, last_attempt, last_error) VALUES (?, ?, 1, ?, ?, ?)
                 ON CONFLICT (incident_id, target) DO UPDATE SET attempts = attempts + 1, delivered = excluded.delivered,

@@ -11,6 +11,12 @@ import Synchronization
 /// the proxy keeps filtering, and the gap is visible. Incident sightings are never dropped: they
 /// have a queue of their own with no bound (they are rare: one per flagged hit), and a batch that
 /// fails to write is kept and retried, its sightings first.
+///
+/// Each batch is as large as the queue (up to `batchSize`), urgent or not: a visit lands in its
+/// user's part of the (subject, time) index, so a commit writes a page per user in it, and with
+/// 1,000 users batches of 1,000 visits cost a page write a visit. A background batch may be
+/// starved of CPU; anything urgent makes the store give it up (`yieldBackgroundBatch`) rather
+/// than wait it out, so its size does not hold an incident up.
 public final class MonitoringWriter: Sendable {
     public struct Stats: Sendable, Equatable {
         public var queuedVisits = 0
@@ -22,6 +28,8 @@ public final class MonitoringWriter: Sendable {
         /// Batches written on idle CPU, and batches written promptly (an incident, or a backlog).
         public var backgroundBatches = 0
         public var promptBatches = 0
+        /// Background batches given up, unwritten, for something urgent, and written again.
+        public var yieldedBatches = 0
         /// The most recent write failed (and is being retried): the health check reports it.
         public var lastWriteFailed = false
     }
@@ -57,12 +65,12 @@ public final class MonitoringWriter: Sendable {
 
     /// Never blocks beyond a short lock.
     public func submit(_ visit: Visit?, sighting: IncidentSighting? = nil) {
-        state.withLock { state in
+        let urgent = state.withLock { state -> Bool in
             if let sighting {
                 state.sightings.append(sighting)
                 state.stats.queuedSightings = state.sightings.count
             }
-            guard let visit else { return }
+            guard let visit else { return sighting != nil }
             if state.visits.count >= capacity {
                 state.stats.droppedVisits += 1
                 state.droppedSinceLog += 1
@@ -70,7 +78,10 @@ public final class MonitoringWriter: Sendable {
                 state.visits.append(visit)
                 state.stats.queuedVisits = state.visits.count
             }
+            return sighting != nil || state.visits.count == capacity / 8
         }
+        // What makes the next batch prompt also cuts short a background batch starved of CPU.
+        if urgent { store.yieldBackgroundBatch() }
     }
 
     public var stats: Stats { state.withLock { $0.stats } }
@@ -124,11 +135,15 @@ public final class MonitoringWriter: Sendable {
         var start = 0
         var pendingSightings = sightings
         repeat {
-            let (queuedSightings, queuedVisits) = state.withLock { (!$0.sightings.isEmpty, $0.visits.count) }
-            let urgency = Self.urgency(sightingsWaiting: !pendingSightings.isEmpty || queuedSightings,
-                                       backlog: visits.count - start + queuedVisits, capacity: capacity)
-            let size = urgency == .background ? min(batchSize, Self.backgroundBatchSize) : batchSize
-            let batch = Array(visits[start..<min(start + size, visits.count)])
+            // Sightings that arrived since go in the next batch, not after the rest of this queue.
+            let queuedVisits = state.withLock { state -> Int in
+                pendingSightings += state.sightings
+                state.sightings = []
+                state.stats.queuedSightings = 0
+                return state.visits.count
+            }
+            let urgency = Self.urgency(sightingsWaiting: !pendingSightings.isEmpty, backlog: visits.count - start + queuedVisits, capacity: capacity)
+            let batch = Array(visits[start..<min(start + batchSize, visits.count)])
             do {
                 // Detached: a batch taken from the queue is committed even when the writer is being
                 // cancelled (at shutdown), rather than refused by the store and retried.
@@ -145,6 +160,10 @@ public final class MonitoringWriter: Sendable {
                 pendingSightings = []
                 start += batch.count
                 onStored?(ids)
+            } catch is BatchYielded {
+                // Nothing was stored; the same visits again, judged afresh with what is waiting.
+                state.withLock { $0.stats.yieldedBatches += 1 }
+                continue
             } catch {
                 logger.error("monitoring store write failed, will retry: \(error)")
                 requeue(visits: visits[start...], sightings: pendingSightings)
@@ -153,11 +172,6 @@ public final class MonitoringWriter: Sendable {
         } while start < visits.count
         return visits.count + sightings.count
     }
-
-    /// The most visits a background batch takes. The store may run it only on idle CPU, and a
-    /// batch is not interrupted, so it is kept small: starved, it holds up what queues behind it
-    /// for a few milliseconds of CPU's worth, and then the next batch is judged afresh.
-    static let backgroundBatchSize = 1_000
 
     /// Visits alone are written in the background while the writer keeps up. An incident waiting,
     /// or a backlog of an eighth of the queue's capacity (25,000 visits by default: over a second

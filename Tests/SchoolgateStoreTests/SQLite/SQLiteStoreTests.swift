@@ -9,9 +9,13 @@ final class TemporaryStore {
     let directory: String
     let store: SQLiteStore
 
-    init() throws {
+    /// `hold`: background batches at nice 5, held mid-write (`BatchHold`).
+    init(hold: BatchHold? = nil) throws {
         directory = NSTemporaryDirectory() + "schoolgate-store-" + UUID().uuidString
-        store = try SQLiteStore(path: directory + "/data/schoolgate.sqlite")
+        var beforeInsert: (@Sendable () -> Void)?
+        if let hold { beforeInsert = { hold.beforeInsert() } }
+        store = try SQLiteStore(path: directory + "/data/schoolgate.sqlite", backgroundPriority: hold == nil ? .idle : .nice5,
+                                beforeBackgroundInsert: beforeInsert)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }

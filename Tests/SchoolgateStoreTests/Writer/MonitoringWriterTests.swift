@@ -77,17 +77,17 @@ import Testing
     }
 }
 
-/// Visits alone go to the store as small background batches; an incident or a deep queue makes
-/// the batch prompt, and a prompt batch is a full one.
+/// Visits alone go to the store as background batches; an incident or a deep queue makes the
+/// batch prompt. Either way a batch is a full one.
 @Suite struct MonitoringWriterUrgencyTests {
-    @Test func visitsAloneAreWrittenInSmallBackgroundBatches() async throws {
+    @Test func visitsAloneAreWrittenInBackgroundBatches() async throws {
         let temporary = try TemporaryStore()
         defer { withExtendedLifetime(temporary) {} }
         let writer = MonitoringWriter(store: temporary.store, logger: Logger(label: "test"))
-        for index in 0..<2_500 { writer.submit(visit(at: t0 + Double(index))) }
+        for index in 0..<12_000 { writer.submit(visit("pupil\(index % 100)", at: t0 + Double(index))) }
         await writer.drain()
         #expect(writer.stats.backgroundBatches == 3 && writer.stats.promptBatches == 0)
-        #expect(try await temporary.store.visits(subject: nil, from: nil, to: nil, limit: 3_000).count == 2_500)
+        #expect(try await temporary.store.visits(subject: nil, from: nil, to: nil, limit: 20_000).count == 12_000)
     }
 
     @Test func aSightingMakesItsBatchPrompt() async throws {
@@ -109,6 +109,37 @@ import Testing
         await writer.drain()
         // 1,500 queued is past an eighth of 8,000: one prompt batch takes it all.
         #expect(writer.stats.promptBatches == 1 && writer.stats.backgroundBatches == 0)
+    }
+
+    /// The writer's batch, once started on idle CPU, is not waited out: a sighting (or a queue
+    /// grown deep) makes the store give it up, and it is written again at once, promptly, with the
+    /// sighting. Nothing is lost or stored twice.
+    @Test(arguments: [true, false]) func somethingUrgentCutsShortABackgroundBatch(sighting raised: Bool) async throws {
+        let hold = BatchHold()
+        let temporary = try TemporaryStore(hold: hold)
+        defer { withExtendedLifetime(temporary) {} }
+        let reported = Reported()
+        // An eighth of 24,000 queued is a deep queue; the 2,000 visits first are not.
+        let writer = MonitoringWriter(store: temporary.store, capacity: 24_000, logger: Logger(label: "test")) { reported.add($0) }
+        for visit in backgroundVisits { writer.submit(visit) }
+        let running = Task { await writer.run(interval: .seconds(60)) }
+        try await hold.waitUntilHeld()
+        let urgent = raised ? 1 : 24_000 / 8
+        for index in 0..<urgent {
+            writer.submit(raised ? nil : visit("pupil\(index % 1_000)", at: t0 + 10_000 + Double(index) / 100), sighting: raised ? sighting() : nil)
+        }
+        #expect(temporary.store.backgroundYield.isYieldRequested)
+        hold.release()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while writer.stats.promptBatches == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        running.cancel()
+        await running.value
+        let stats = writer.stats
+        #expect(stats.yieldedBatches == 1 && stats.promptBatches >= 1 && stats.failedBatches == 0 && !stats.lastWriteFailed)
+        let expected = backgroundVisits.count + (raised ? 0 : urgent)
+        #expect(stats.writtenVisits == expected && stats.droppedVisits == 0)
+        #expect(try storedVisits(temporary) == expected)
+        #expect(reported.ids.count == (raised ? 1 : 0))
     }
 
     @Test func urgencyRule() {

@@ -1,0 +1,43 @@
+import SchoolgatePolicy
+import Synchronization
+
+/// Whether a background batch is being written, and whether it has been asked to give way.
+///
+/// A background batch runs at SCHED_IDLE and holds SQLite's write lock from its first insert to
+/// its commit; on a machine with no idle CPU it may wait seconds between inserts, and everything
+/// that wants the lock waits with it. The batch checks `yieldRequested` before each insert and,
+/// asked, throws, which rolls its transaction back and frees the lock at once. A flag checked
+/// between inserts rather than `sqlite3_interrupt`: SQLite forgets an interrupt that lands between
+/// two statements, which is where a starved batch spends most of its time.
+final class BackgroundBatchYield: Sendable {
+    private enum Phase: UInt8 { case idle, writing, yieldRequested }
+    private let phase = Atomic<UInt8>(Phase.idle.rawValue)
+    /// Tests only: holds a batch mid-write, so that what asks it to give way is not a race.
+    private let beforeInsert: (@Sendable () -> Void)?
+
+    init(beforeInsert: (@Sendable () -> Void)? = nil) {
+        self.beforeInsert = beforeInsert
+    }
+
+    /// Runs one background batch's inserts; `body` calls `checkpoint()` before each.
+    func writing<T>(_ body: () throws -> T) throws -> T {
+        phase.store(Phase.writing.rawValue, ordering: .sequentiallyConsistent)
+        defer { phase.store(Phase.idle.rawValue, ordering: .sequentiallyConsistent) }
+        return try body()
+    }
+
+    /// Throws `BatchYielded` if the batch being written was asked to give way.
+    func checkpoint() throws {
+        beforeInsert?()
+        if phase.load(ordering: .relaxed) == Phase.yieldRequested.rawValue { throw BatchYielded() }
+    }
+
+    /// Asks the batch being written, if there is one, to give way. Returns whether there was one.
+    @discardableResult
+    func request() -> Bool {
+        phase.compareExchange(expected: Phase.writing.rawValue, desired: Phase.yieldRequested.rawValue, ordering: .sequentiallyConsistent).exchanged
+    }
+
+    var isWriting: Bool { phase.load(ordering: .sequentiallyConsistent) != Phase.idle.rawValue }
+    var isYieldRequested: Bool { phase.load(ordering: .sequentiallyConsistent) == Phase.yieldRequested.rawValue }
+}
