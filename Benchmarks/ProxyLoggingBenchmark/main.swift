@@ -114,7 +114,7 @@ func benchmarkConfiguration() -> ProxyConfiguration {
 }
 
 struct Run {
-    var rps: Double, p99: Double, events: Double, prompt: Int, background: Int, dropped: Int
+    var rps: Double, p99: Double, events: Double, prompt: Int, background: Int, yielded: Int, dropped: Int
     /// Milliseconds from each incident sighting's submission to its commit (saturated runs).
     var incidentWaits: [Double] = []
 }
@@ -197,7 +197,7 @@ let spinning = Atomic<Bool>(false)
     await writing.value
     let stats = writer.stats
     return Run(rps: result.rps, p99: result.p99, events: Double(stats.writtenVisits) / Double(seconds), prompt: stats.promptBatches,
-               background: stats.backgroundBatches, dropped: stats.droppedVisits, incidentWaits: sightingWaits.withLock { $0 })
+               background: stats.backgroundBatches, yielded: stats.yieldedBatches, dropped: stats.droppedVisits, incidentWaits: sightingWaits.withLock { $0 })
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
@@ -229,8 +229,8 @@ print("saturated (a spinning thread per core, paced load, an incident sighting e
 for _ in 0..<rounds {
     let result = try await run(logging: true, load: .paced, saturated: true)
     let waits = result.incidentWaits.sorted()
-    print(String(format: "  %.0f req/s, p99 %.2f ms, %.0f visits/s stored, %d dropped, batches prompt/background %d/%d; %d incidents stored, waited median %.0f ms, max %.0f ms",
-                 result.rps, result.p99, result.events, result.dropped, result.prompt, result.background, waits.count,
+    print(String(format: "  %.0f req/s, p99 %.2f ms, %.0f visits/s stored, %d dropped, batches prompt/background %d/%d, %d background given up; %d incidents stored, waited median %.0f ms, max %.0f ms",
+                 result.rps, result.p99, result.events, result.dropped, result.prompt, result.background, result.yielded, waits.count,
                  waits.isEmpty ? .nan : waits[waits.count / 2], waits.last ?? .nan))
 }
 try await origin.close().get()
