@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// A background batch runs at SCHED_IDLE and holds SQLite's write lock from its first insert to
 /// its commit; on a machine with no idle CPU it may wait seconds between inserts, and everything
-/// that wants the lock waits with it. The batch checks `yieldRequested` before each insert and,
+/// that wants the lock waits with it. The batch calls `giveWayIfAsked` before each insert and,
 /// asked, throws, which rolls its transaction back and frees the lock at once. A flag checked
 /// between inserts rather than `sqlite3_interrupt`: SQLite forgets an interrupt that lands between
 /// two statements, which is where a starved batch spends most of its time.
@@ -19,7 +19,7 @@ final class BackgroundBatchYield: Sendable {
         self.beforeInsert = beforeInsert
     }
 
-    /// Runs one background batch's inserts; `body` calls `checkpoint()` before each.
+    /// Runs one background batch's inserts; `body` calls `giveWayIfAsked()` before each.
     func writing<T>(_ body: () throws -> T) throws -> T {
         phase.store(Phase.writing.rawValue, ordering: .sequentiallyConsistent)
         defer { phase.store(Phase.idle.rawValue, ordering: .sequentiallyConsistent) }
@@ -27,15 +27,14 @@ final class BackgroundBatchYield: Sendable {
     }
 
     /// Throws `BatchYielded` if the batch being written was asked to give way.
-    func checkpoint() throws {
+    func giveWayIfAsked() throws {
         beforeInsert?()
         if phase.load(ordering: .relaxed) == Phase.yieldRequested.rawValue { throw BatchYielded() }
     }
 
-    /// Asks the batch being written, if there is one, to give way. Returns whether there was one.
-    @discardableResult
-    func request() -> Bool {
-        phase.compareExchange(expected: Phase.writing.rawValue, desired: Phase.yieldRequested.rawValue, ordering: .sequentiallyConsistent).exchanged
+    /// Asks the batch being written, if there is one, to give way; with none, does nothing.
+    func request() {
+        _ = phase.compareExchange(expected: Phase.writing.rawValue, desired: Phase.yieldRequested.rawValue, ordering: .sequentiallyConsistent)
     }
 
     var isWriting: Bool { phase.load(ordering: .sequentiallyConsistent) != Phase.idle.rawValue }

@@ -165,7 +165,7 @@ public final class SQLiteStore: MonitoringStore {
             if yielding {
                 try self.backgroundYield.writing {
                     for visit in visits {
-                        try self.backgroundYield.checkpoint()
+                        try self.backgroundYield.giveWayIfAsked()
                         try insert.insert(visit)
                     }
                 }

@@ -39,6 +39,8 @@ public final class MonitoringWriter: Sendable {
         var sightings: [IncidentSighting] = []
         var stats = Stats()
         var droppedSinceLog = 0
+        /// Visits the writer has taken from the queue and not yet stored: part of the backlog.
+        var takenUnwritten = 0
     }
 
     private let store: any MonitoringStore
@@ -78,9 +80,10 @@ public final class MonitoringWriter: Sendable {
                 state.visits.append(visit)
                 state.stats.queuedVisits = state.visits.count
             }
-            return sighting != nil || state.visits.count == capacity / 8
+            return Self.urgency(sightingsWaiting: sighting != nil, backlog: state.takenUnwritten + state.visits.count, capacity: capacity) == .prompt
         }
-        // What makes the next batch prompt also cuts short a background batch starved of CPU.
+        // What makes the next batch prompt also cuts short a background batch starved of CPU
+        // (an atomic exchange, and nothing at all when no background batch is being written).
         if urgent { store.yieldBackgroundBatch() }
     }
 
@@ -134,15 +137,17 @@ public final class MonitoringWriter: Sendable {
         guard !visits.isEmpty || !sightings.isEmpty else { return 0 }
         var start = 0
         var pendingSightings = sightings
+        defer { state.withLock { $0.takenUnwritten = 0 } }
         repeat {
             // Sightings that arrived since go in the next batch, not after the rest of this queue.
-            let queuedVisits = state.withLock { state -> Int in
+            let backlog = state.withLock { state -> Int in
                 pendingSightings += state.sightings
                 state.sightings = []
                 state.stats.queuedSightings = 0
-                return state.visits.count
+                state.takenUnwritten = visits.count - start
+                return state.takenUnwritten + state.visits.count
             }
-            let urgency = Self.urgency(sightingsWaiting: !pendingSightings.isEmpty, backlog: visits.count - start + queuedVisits, capacity: capacity)
+            let urgency = Self.urgency(sightingsWaiting: !pendingSightings.isEmpty, backlog: backlog, capacity: capacity)
             let batch = Array(visits[start..<min(start + batchSize, visits.count)])
             do {
                 // Detached: a batch taken from the queue is committed even when the writer is being

@@ -30,13 +30,18 @@ final class BatchHold: Sendable {
     }
 
     func waitUntilHeld() async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !held.load(ordering: .sequentiallyConsistent), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
-        let reached = held.load(ordering: .sequentiallyConsistent)
+        let reached = try await within(.seconds(60)) { self.held.load(ordering: .sequentiallyConsistent) }
         try #require(reached, "the background batch never reached its insert \(atInsert)")
     }
 
     func release() { gate.signal() }
+}
+
+/// Whether `condition` became true within `timeout`, looked at every millisecond.
+func within(_ timeout: Duration, _ condition: @Sendable () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+    return condition()
 }
 
 /// Visits over 1,000 users, more than the hold lets through.
@@ -60,9 +65,8 @@ func storedVisits(_ temporary: TemporaryStore) throws -> Int {
 
     /// Waits until something has asked the held batch to give way, then lets it go on.
     static func releaseOnceAsked(_ temporary: TemporaryStore, _ hold: BatchHold) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !temporary.store.backgroundYield.isYieldRequested, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
-        #expect(temporary.store.backgroundYield.isYieldRequested)
+        let store = temporary.store
+        #expect(try await within(.seconds(60)) { store.backgroundYield.isYieldRequested })
         hold.release()
     }
 
@@ -109,6 +113,7 @@ func storedVisits(_ temporary: TemporaryStore) throws -> Int {
     @Test func aRequestWithNoBatchWritingIsForgotten() async throws {
         let temporary = try TemporaryStore()
         temporary.store.yieldBackgroundBatch()
+        #expect(!temporary.store.backgroundYield.isYieldRequested)
         try await temporary.store.record(visits: [visit(at: t0)], sightings: [], foldWindow: 0, urgency: .background)
         #expect(try storedVisits(temporary) == 1)
     }
