@@ -16,6 +16,7 @@
 // request sees while the writer works beside it.
 //
 //   swift run -c release --static-swift-stdlib ProxyLoggingBenchmark [seconds-per-run] [runs] [users]      (needs wrk; loopback only)
+//   (experiment knobs, from the environment: see `Knob`)
 import Foundation
 import Logging
 import NIOCore
@@ -27,12 +28,17 @@ import SchoolgateProxy
 import SchoolgateStore
 import Synchronization
 
+// Without wrk every figure would print as nan: say what is missing instead.
+guard (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/wrk") }) else {
+    FileHandle.standardError.write(Data("ProxyLoggingBenchmark: wrk is not on PATH (Debian: apt-get install wrk)\n".utf8))
+    exit(2)
+}
 let seconds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10 : 10
 let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 5 : 5
 /// Made once: naming a user per visit on the event loop would add to the latency measured.
 let users = (0..<max(1, CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3]) ?? 1_000 : 1_000)).map { "pupil\($0)" }
 /// The user of the nth visit: round the users in turn.
-func user(_ n: Int) -> String { users[n % users.count] }
+@Sendable func user(_ n: Int) -> String { users[n % users.count] }
 let directory = NSTemporaryDirectory() + "schoolgate-logging-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -82,6 +88,11 @@ try """
 
 enum Load: String { case paced, flatOut = "flat out" }
 
+struct BenchmarkFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 func wrk(port: Int, load: Load) throws -> (rps: Double, p99: Double) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -91,6 +102,9 @@ func wrk(port: Int, load: Load) throws -> (rps: Double, p99: Double) {
     try process.run()
     let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw BenchmarkFailure("wrk exited with status \(process.terminationStatus): \(text)")
+    }
     func milliseconds(_ value: Substring) -> Double {
         if value.hasSuffix("ms") { return Double(value.dropLast(2)) ?? .nan }
         if value.hasSuffix("us") { return (Double(value.dropLast(2)) ?? .nan) / 1000 }
@@ -103,6 +117,20 @@ func wrk(port: Int, load: Load) throws -> (rps: Double, p99: Double) {
     return (rps, p99)
 }
 
+/// Knobs for experiments, from the environment; without them the benchmark runs what `serve` runs.
+///   BENCH_STORE=none       visits are handed to a task that throws them away every 200 ms: what
+///                          logging costs the proxy without SQLite (7 December: within the noise)
+///   BENCH_LOADS=flat       flat out only, and no saturated rounds
+///   BENCH_BATCH=n, BENCH_INTERVAL_MS=n   the writer's batch size and wait between batches
+enum Knob {
+    static let environment = ProcessInfo.processInfo.environment
+    static let discard = environment["BENCH_STORE"] == "none"
+    static let flatOnly = environment["BENCH_LOADS"] == "flat"
+    static let batchSize = Int(environment["BENCH_BATCH"] ?? "") ?? MonitoringWriter.defaultBatchSize
+    static let interval = Duration.milliseconds(Int(environment["BENCH_INTERVAL_MS"] ?? "") ?? 200)
+}
+/// Visits handed off under BENCH_STORE=none, until the next throw-away.
+let discarded = Mutex<[Visit]>([])
 /// Visits the proxy itself logged in this run.
 let served = Atomic<Int>(0)
 
@@ -128,7 +156,7 @@ let spinning = Atomic<Bool>(false)
     let store = try SQLiteStore(path: directory + "/visits-\(UUID().uuidString).sqlite")
     _ = served.exchange(0, ordering: .relaxed)
     sightingWaits.withLock { $0 = [] }
-    let writer = MonitoringWriter(store: store, logger: Logger(label: "bench")) { ids in
+    let writer = MonitoringWriter(store: store, batchSize: Knob.batchSize, logger: Logger(label: "bench")) { ids in
         let now = ContinuousClock.now
         let submitted = sightingsPending.withLock { pending in
             let taken = Array(pending.prefix(ids.count))
@@ -138,13 +166,16 @@ let spinning = Atomic<Bool>(false)
         sightingWaits.withLock { $0 += submitted.map { Double((now - $0).components.attoseconds) / 1e15 + Double((now - $0).components.seconds) * 1e3 } }
     }
     // The writer as `serve` runs it (200 ms between batches; until session 9 this ran every 50 ms).
-    let writing = Task { await writer.run() }
+    let writing = Task { await writer.run(interval: Knob.interval) }
+    @Sendable func handOff(_ visit: Visit) {
+        if Knob.discard { discarded.withLock { $0.append(visit) } } else { writer.submit(visit) }
+    }
     let shared = ProxyContext(configuration: benchmarkConfiguration(), policy: loaded.policy, calendar: loaded.calendar, logger: Logger(label: "bench"),
                               visitSink: { visit, _ in
                                   guard logging else { return }
                                   var visit = visit
                                   visit.user = user(served.add(1, ordering: .relaxed).oldValue)
-                                  writer.submit(visit)
+                                  handOff(visit)
                               })
     let server = try await ProxyServer(shared: shared, threads: 1)
     // The top-up: synthetic visits that bring the store to at least 20,000 events a second,
@@ -163,10 +194,18 @@ let spinning = Atomic<Bool>(false)
             let shortfall = due - served.load(ordering: .relaxed) - added
             for index in 0..<max(0, shortfall) {
                 visit.user = user(added + index)
-                writer.submit(visit)
+                handOff(visit)
             }
             added += max(0, shortfall)
             try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+    let dropping = Task.detached {
+        while Knob.discard && !Task.isCancelled {
+            // Freed here, off the event loop, as the writer would.
+            var taken: [Visit] = []
+            discarded.withLock { swap(&taken, &$0) }
+            try? await Task.sleep(for: .milliseconds(200))
         }
     }
     // Saturated: a spinning thread per core at the proxy's own priority, so there is no idle CPU
@@ -192,6 +231,7 @@ let spinning = Atomic<Bool>(false)
     raising?.cancel()
     spinning.store(false, ordering: .relaxed)
     topping.cancel()
+    dropping.cancel()
     try await server.shutdown()
     writing.cancel()
     await writing.value
@@ -202,7 +242,7 @@ let spinning = Atomic<Bool>(false)
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 print("visits over \(users.count) users, \(seconds) s a run, \(rounds) rounds of off and on")
-for load in [Load.paced, .flatOut] {
+for load in Knob.flatOnly ? [Load.flatOut] : [Load.paced, .flatOut] {
     var off: [Run] = []
     var on: [Run] = []
     for _ in 0..<rounds {
@@ -226,7 +266,7 @@ for load in [Load.paced, .flatOut] {
 // Starvation check: the writer's background batches run only on idle CPU; with none idle, the
 // prompt rule must still store every visit and each incident within seconds.
 print("saturated (a spinning thread per core, paced load, an incident sighting every 500 ms):")
-for _ in 0..<rounds {
+for _ in 0..<(Knob.flatOnly ? 0 : rounds) {
     let result = try await run(logging: true, load: .paced, saturated: true)
     let waits = result.incidentWaits.sorted()
     print(String(format: "  %.0f req/s, p99 %.2f ms, %.0f visits/s stored, %d dropped, batches prompt/background %d/%d, %d background given up; %d incidents stored, waited median %.0f ms, max %.0f ms",
