@@ -16,7 +16,8 @@ final class ServeAdmin: Sendable {
     let registry: PrometheusCollectorRegistry
     private let lists = Mutex<(stats: [CategoryStats], loaded: Date)>(([], Date()))
     private let server = Mutex<PageServer?>(nil)
-    private let reported = Mutex<(dropped: Int, failed: Int)>((0, 0))
+    /// The writer's totals as last reported: Prometheus counters only go up by what changed since.
+    private let reported = Mutex<MonitoringWriter.Stats?>(nil)
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -43,16 +44,19 @@ final class ServeAdmin: Sendable {
     }
 
     private func render(shared: ProxyContext, writer: MonitoringWriter) -> String {
-        let stats = writer.stats
+        // Read under the lock that keeps the last totals, so two scrapes at once each count a change once.
+        let (stats, last) = reported.withLock { last in
+            let now = writer.stats
+            defer { last = now }
+            return (now, last)
+        }
         registry.makeGauge(descriptor: Self.metric("schoolgate_open_connections", "Client connections open now")).set(Double(shared.openConnections))
         registry.makeGauge(descriptor: Self.metric("schoolgate_store_queue_visits", "Visit records waiting to be stored")).set(Double(stats.queuedVisits))
         registry.makeGauge(descriptor: Self.metric("schoolgate_store_queue_incidents", "Incident sightings waiting to be stored")).set(Double(stats.queuedSightings))
-        let (droppedDelta, failedDelta) = reported.withLock { last -> (Int, Int) in
-            defer { last = (stats.droppedVisits, stats.failedBatches) }
-            return (stats.droppedVisits - last.dropped, stats.failedBatches - last.failed)
+        for counter in Self.storeCounters {
+            registry.makeCounter(descriptor: Self.metric(counter.name, counter.help), labels: counter.labels)
+                .increment(by: Int64(max(0, stats[keyPath: counter.total] - (last?[keyPath: counter.total] ?? 0))))
         }
-        registry.makeCounter(descriptor: Self.metric("schoolgate_store_visits_dropped_total", "Visit records lost because the store fell behind")).increment(by: Int64(max(0, droppedDelta)))
-        registry.makeCounter(descriptor: Self.metric("schoolgate_store_failed_batches_total", "Store writes that failed and were retried")).increment(by: Int64(max(0, failedDelta)))
         let (categories, loaded) = lists.withLock { $0 }
         for category in categories {
             registry.makeGauge(descriptor: Self.metric("schoolgate_list_entries", "Entries per category"), labels: [("category", category.category)])
@@ -62,6 +66,19 @@ final class ServeAdmin: Sendable {
             .set(loaded.timeIntervalSince1970)
         return registry.emitToString()
     }
+
+    /// The writer's running totals, as counters: whether the store keeps up (visits written and
+    /// dropped, failed writes) and how (batches on idle CPU and prompt ones, and how often a
+    /// background batch starved of CPU had to step aside).
+    private static let storeCounters: [(name: String, help: String, labels: [(String, String)], total: KeyPath<MonitoringWriter.Stats, Int> & Sendable)] = [
+        ("schoolgate_store_visits_written_total", "Visit records stored", [], \.writtenVisits),
+        ("schoolgate_store_incident_sightings_written_total", "Incident sightings stored", [], \.writtenSightings),
+        ("schoolgate_store_visits_dropped_total", "Visit records lost because the store fell behind", [], \.droppedVisits),
+        ("schoolgate_store_failed_batches_total", "Store writes that failed and were retried", [], \.failedBatches),
+        ("schoolgate_store_batches_total", "Store writes by kind", [("kind", "background")], \.backgroundBatches),
+        ("schoolgate_store_batches_total", "Store writes by kind", [("kind", "prompt")], \.promptBatches),
+        ("schoolgate_store_background_batches_yielded_total", "Background store writes given up, unwritten, for something urgent, and written again", [], \.yieldedBatches),
+    ]
 
     private func health(shared: ProxyContext, writer: MonitoringWriter) -> AdminEndpoint.Health {
         let stats = writer.stats

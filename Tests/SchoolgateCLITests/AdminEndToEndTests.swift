@@ -15,7 +15,17 @@ struct AdminEndToEndTests {
         for _ in 0..<3 { _ = try Schoolgate.curl(["-o", "/dev/null", "-x", proxy, "http://gambling.filter-test.invalid/"]) }
         _ = try Schoolgate.curl(["-o", "/dev/null", "-x", proxy, "http://localhost:1/"])
 
-        let metrics = try Schoolgate.curl([admin + "/metrics"]).stdout
+        // The writer stores the visits within a batch interval (200 ms); the counters then say so.
+        var metrics = try Schoolgate.curl([admin + "/metrics"]).stdout
+        for _ in 0..<50 where (Self.value(of: "schoolgate_store_visits_written_total", in: metrics) ?? 0) < 3 {
+            Thread.sleep(forTimeInterval: 0.1)
+            metrics = try Schoolgate.curl([admin + "/metrics"]).stdout
+        }
+        #expect((Self.value(of: "schoolgate_store_visits_written_total", in: metrics) ?? 0) >= 3, "\(metrics)")
+        let batches = (Self.value(of: #"schoolgate_store_batches_total{kind="background"}"#, in: metrics) ?? 0)
+            + (Self.value(of: #"schoolgate_store_batches_total{kind="prompt"}"#, in: metrics) ?? 0)
+        #expect(batches >= 1, "\(metrics)")
+        #expect(Self.value(of: "schoolgate_store_visits_dropped_total", in: metrics) == 0, "\(metrics)")
         #expect(metrics.contains(#"schoolgate_requests_total{kind="http",verdict="block",group="pupils-ks3"} 3"#) ||
                 metrics.contains(#"schoolgate_requests_total{group="pupils-ks3",kind="http",verdict="block"} 3"#), "\(metrics)")
         #expect(metrics.contains("schoolgate_request_duration_seconds_bucket"))
@@ -30,5 +40,15 @@ struct AdminEndToEndTests {
         #expect(onProxy == "400")
         serve.signal(SIGTERM)
         #expect(serve.wait() == 0)
+    }
+
+    /// A sample's value in Prometheus text, by its name and labels as written.
+    static func value(of sample: String, in metrics: String) -> Double? {
+        metrics.split(separator: "\n").lazy
+            .compactMap { line -> Double? in
+                guard line.hasPrefix(sample + " ") else { return nil }
+                return Double(line.dropFirst(sample.count + 1))
+            }
+            .first
     }
 }
