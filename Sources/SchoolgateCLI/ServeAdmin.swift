@@ -77,7 +77,7 @@ final class ServeAdmin: Sendable {
         ("schoolgate_store_failed_batches_total", "Store writes that failed and were retried", [], \.failedBatches),
         ("schoolgate_store_batches_total", "Store writes by kind", [("kind", "background")], \.backgroundBatches),
         ("schoolgate_store_batches_total", "Store writes by kind", [("kind", "prompt")], \.promptBatches),
-        ("schoolgate_store_background_batches_yielded_total", "Background store writes given up, unwritten, for something urgent, and written again", [], \.yieldedBatches),
+        ("schoolgate_store_background_batches_yielded_total", "Background store writes given up, unwritten, for something urgent or for want of CPU, and written again", [], \.yieldedBatches),
     ]
 
     private func health(shared: ProxyContext, writer: MonitoringWriter) -> AdminEndpoint.Health {

@@ -37,10 +37,13 @@ public enum BatchUrgency: Sendable, Equatable {
 }
 
 /// Thrown by `record` for a `.background` batch the store gave up, unwritten, because more urgent
-/// work asked for the write lock (`yieldBackgroundBatch`). Nothing of the batch was stored; the
-/// writer sends it again.
-public struct BatchYielded: Error, Sendable {
-    public init() {}
+/// work asked for the write lock (`yieldBackgroundBatch`), or because the batch had been starved
+/// of CPU for longer than a batch should take (`starved`) while holding the lock against everyone
+/// else, the DSL's CLI in another process included. Nothing of the batch was stored; the writer
+/// sends it again, promptly if it was starved.
+public struct BatchYielded: Error, Sendable, Equatable {
+    public var starved: Bool
+    public init(starved: Bool = false) { self.starved = starved }
 }
 
 /// The one narrow door to stored monitoring data. SQLite and PostgreSQL implement it; nothing

@@ -1,3 +1,4 @@
+import Dispatch
 import SchoolgatePolicy
 import Synchronization
 
@@ -9,27 +10,41 @@ import Synchronization
 /// asked, throws, which rolls its transaction back and frees the lock at once. A flag checked
 /// between inserts rather than `sqlite3_interrupt`: SQLite forgets an interrupt that lands between
 /// two statements, which is where a starved batch spends most of its time.
+///
+/// Nothing in another process can ask: the DSL's CLI waits on SQLite's busy timeout. So a batch
+/// still writing `starvedAfter` after it began (a batch of 5,000 takes about 0.1 s) gives way of
+/// its own accord, and the writer sends it again at nice 5.
 final class BackgroundBatchYield: Sendable {
     private enum Phase: UInt8 { case idle, writing, yieldRequested }
     private let phase = Atomic<UInt8>(Phase.idle.rawValue)
+    /// When the batch being written began, in `DispatchTime` nanoseconds.
+    private let began = Atomic<UInt64>(0)
+    private let starvedAfter: UInt64
     /// Tests only: holds a batch mid-write, so that what asks it to give way is not a race.
     private let beforeInsert: (@Sendable () -> Void)?
 
-    init(beforeInsert: (@Sendable () -> Void)? = nil) {
+    static let defaultStarvedAfter = Duration.seconds(1)
+
+    init(starvedAfter: Duration = defaultStarvedAfter, beforeInsert: (@Sendable () -> Void)? = nil) {
+        let (seconds, attoseconds) = starvedAfter.components
+        self.starvedAfter = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
         self.beforeInsert = beforeInsert
     }
 
     /// Runs one background batch's inserts; `body` calls `giveWayIfAsked()` before each.
     func writing<T>(_ body: () throws -> T) throws -> T {
+        began.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
         phase.store(Phase.writing.rawValue, ordering: .sequentiallyConsistent)
         defer { phase.store(Phase.idle.rawValue, ordering: .sequentiallyConsistent) }
         return try body()
     }
 
-    /// Throws `BatchYielded` if the batch being written was asked to give way.
+    /// Throws `BatchYielded` if the batch being written was asked to give way, or has been
+    /// writing for longer than `starvedAfter`.
     func giveWayIfAsked() throws {
         beforeInsert?()
         if phase.load(ordering: .relaxed) == Phase.yieldRequested.rawValue { throw BatchYielded() }
+        if DispatchTime.now().uptimeNanoseconds - began.load(ordering: .relaxed) > starvedAfter { throw BatchYielded(starved: true) }
     }
 
     /// Asks the batch being written, if there is one, to give way; with none, does nothing.

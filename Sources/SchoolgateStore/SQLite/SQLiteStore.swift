@@ -30,9 +30,11 @@ public final class SQLiteStore: MonitoringStore {
     }
 
     /// The arguments are for tests. Where the whole suite keeps every core busy a SCHED_IDLE
-    /// batch may not start for a minute; `beforeBackgroundInsert` can hold a batch mid-write.
-    init(path: String, backgroundPriority: WriterPriority, beforeBackgroundInsert: (@Sendable () -> Void)? = nil) throws {
-        backgroundYield = BackgroundBatchYield(beforeInsert: beforeBackgroundInsert)
+    /// batch may not start for a minute, or finish within `starvedAfter`; `beforeBackgroundInsert`
+    /// can hold a batch mid-write.
+    init(path: String, backgroundPriority: WriterPriority, starvedAfter: Duration = BackgroundBatchYield.defaultStarvedAfter,
+         beforeBackgroundInsert: (@Sendable () -> Void)? = nil) throws {
+        backgroundYield = BackgroundBatchYield(starvedAfter: starvedAfter, beforeInsert: beforeBackgroundInsert)
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {

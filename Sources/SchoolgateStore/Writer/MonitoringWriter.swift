@@ -28,7 +28,8 @@ public final class MonitoringWriter: Sendable {
         /// Batches written on idle CPU, and batches written promptly (an incident, or a backlog).
         public var backgroundBatches = 0
         public var promptBatches = 0
-        /// Background batches given up, unwritten, for something urgent, and written again.
+        /// Background batches given up, unwritten, for something urgent or for want of CPU, and
+        /// written again.
         public var yieldedBatches = 0
         /// The most recent write failed (and is being retried): the health check reports it.
         public var lastWriteFailed = false
@@ -137,6 +138,8 @@ public final class MonitoringWriter: Sendable {
         guard !visits.isEmpty || !sightings.isEmpty else { return 0 }
         var start = 0
         var pendingSightings = sightings
+        /// The batch at `start` gave way for want of CPU: the next attempt is prompt.
+        var starved = false
         defer { state.withLock { $0.takenUnwritten = 0 } }
         repeat {
             // Sightings that arrived since go in the next batch, not after the rest of this queue.
@@ -147,7 +150,7 @@ public final class MonitoringWriter: Sendable {
                 state.takenUnwritten = visits.count - start
                 return state.takenUnwritten + state.visits.count
             }
-            let urgency = Self.urgency(sightingsWaiting: !pendingSightings.isEmpty, backlog: backlog, capacity: capacity)
+            let urgency = starved ? .prompt : Self.urgency(sightingsWaiting: !pendingSightings.isEmpty, backlog: backlog, capacity: capacity)
             let batch = Array(visits[start..<min(start + batchSize, visits.count)])
             do {
                 // Detached: a batch taken from the queue is committed even when the writer is being
@@ -164,10 +167,13 @@ public final class MonitoringWriter: Sendable {
                 }
                 pendingSightings = []
                 start += batch.count
+                starved = false
                 onStored?(ids)
-            } catch is BatchYielded {
-                // Nothing was stored; the same visits again, judged afresh with what is waiting.
+            } catch let yielded as BatchYielded {
+                // Nothing was stored; the same visits again, judged afresh with what is waiting
+                // (and prompt if idle CPU did not come in time).
                 state.withLock { $0.stats.yieldedBatches += 1 }
+                starved = yielded.starved
                 continue
             } catch {
                 logger.error("monitoring store write failed, will retry: \(error)")

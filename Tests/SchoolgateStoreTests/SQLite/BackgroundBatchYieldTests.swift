@@ -110,6 +110,43 @@ func storedVisits(_ temporary: TemporaryStore) throws -> Int {
         #expect(try storedVisits(temporary) == 0)
     }
 
+    @Test func givesWayOfItsOwnAccordWhenStarvedOfCPU() async throws {
+        // Held at the first insert: a debug build beside the rest of the suite can take over the
+        // limit to reach the thousandth.
+        let hold = BatchHold(atInsert: 1)
+        let temporary = try TemporaryStore(hold: hold, starvedAfter: .milliseconds(50))
+        let batch = try await Self.startHeldBatch(temporary, hold)
+        // Held past the limit with nobody asking, as a batch at SCHED_IDLE on a busy machine is.
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!temporary.store.backgroundYield.isYieldRequested)
+        hold.release()
+        await #expect(throws: BatchYielded(starved: true)) { try await batch.value }
+        #expect(try storedVisits(temporary) == 0)
+        #expect(!temporary.store.backgroundYield.isWriting)
+    }
+
+    @Test func aBatchWithinTheLimitIsNotStarved() async throws {
+        let hold = BatchHold()
+        let temporary = try TemporaryStore(hold: hold, starvedAfter: .seconds(60))
+        let batch = try await Self.startHeldBatch(temporary, hold)
+        try await Task.sleep(for: .milliseconds(100))
+        hold.release()
+        _ = try await batch.value
+        #expect(try storedVisits(temporary) == backgroundVisits.count)
+    }
+
+    @Test func askedWinsOverStarved() async throws {
+        // Held at the first insert: a debug build beside the rest of the suite can take over the
+        // limit to reach the thousandth.
+        let hold = BatchHold(atInsert: 1)
+        let temporary = try TemporaryStore(hold: hold, starvedAfter: .milliseconds(50))
+        let batch = try await Self.startHeldBatch(temporary, hold)
+        try await Task.sleep(for: .milliseconds(100))
+        temporary.store.yieldBackgroundBatch()
+        hold.release()
+        await #expect(throws: BatchYielded(starved: false)) { try await batch.value }
+    }
+
     @Test func aRequestWithNoBatchWritingIsForgotten() async throws {
         let temporary = try TemporaryStore()
         temporary.store.yieldBackgroundBatch()

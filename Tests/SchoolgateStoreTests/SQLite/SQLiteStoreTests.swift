@@ -9,13 +9,15 @@ final class TemporaryStore {
     let directory: String
     let store: SQLiteStore
 
-    /// `hold`: background batches at nice 5, held mid-write (`BatchHold`).
-    init(hold: BatchHold? = nil) throws {
+    /// `hold`: background batches at nice 5, held mid-write (`BatchHold`). A batch gives way as
+    /// starved only after `starvedAfter`: a minute unless a test is about that, since beside the
+    /// rest of the suite a batch at SCHED_IDLE may well take over the second `serve` allows.
+    init(hold: BatchHold? = nil, starvedAfter: Duration = .seconds(60)) throws {
         directory = NSTemporaryDirectory() + "schoolgate-store-" + UUID().uuidString
         var beforeInsert: (@Sendable () -> Void)?
         if let hold { beforeInsert = { hold.beforeInsert() } }
         store = try SQLiteStore(path: directory + "/data/schoolgate.sqlite", backgroundPriority: hold == nil ? .idle : .nice5,
-                                beforeBackgroundInsert: beforeInsert)
+                                starvedAfter: starvedAfter, beforeBackgroundInsert: beforeInsert)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }

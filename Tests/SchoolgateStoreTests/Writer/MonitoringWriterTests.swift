@@ -142,6 +142,28 @@ import Testing
         #expect(reported.ids.count == (raised ? 1 : 0))
     }
 
+    @Test func aStarvedBackgroundBatchIsWrittenPromptly() async throws {
+        // Held at the first insert: a debug build beside the rest of the suite can take over the
+        // limit to reach the thousandth.
+        let hold = BatchHold(atInsert: 1)
+        let temporary = try TemporaryStore(hold: hold, starvedAfter: .milliseconds(50))
+        defer { withExtendedLifetime(temporary) {} }
+        let writer = MonitoringWriter(store: temporary.store, logger: Logger(label: "test"))
+        for visit in backgroundVisits { writer.submit(visit) }
+        let running = Task { await writer.run(interval: .seconds(60)) }
+        try await hold.waitUntilHeld()
+        try await Task.sleep(for: .milliseconds(100))
+        hold.release()
+        _ = try await within(.seconds(60)) { writer.stats.writtenVisits == backgroundVisits.count }
+        running.cancel()
+        await running.value
+        let stats = writer.stats
+        // Sent again at once, and at nice 5: nothing else was waiting that would have made it prompt.
+        #expect(stats.yieldedBatches == 1 && stats.promptBatches == 1 && stats.backgroundBatches == 0 && stats.failedBatches == 0)
+        #expect(stats.writtenVisits == backgroundVisits.count && stats.droppedVisits == 0)
+        #expect(try storedVisits(temporary) == backgroundVisits.count)
+    }
+
     @Test func urgencyRule() {
         #expect(MonitoringWriter.urgency(sightingsWaiting: false, backlog: 24_999, capacity: 200_000) == .background)
         #expect(MonitoringWriter.urgency(sightingsWaiting: false, backlog: 25_000, capacity: 200_000) == .prompt)
