@@ -1,4 +1,3 @@
-import Dispatch
 import SchoolgatePolicy
 import Synchronization
 
@@ -6,8 +5,8 @@ import Synchronization
 ///
 /// A background batch runs at SCHED_IDLE and holds SQLite's write lock from its first insert to
 /// its commit; on a machine with no idle CPU it may wait seconds between inserts, and everything
-/// that wants the lock waits with it. The batch calls `giveWayIfAsked` before each insert and,
-/// asked, throws, which rolls its transaction back and frees the lock at once. A flag checked
+/// that wants the lock waits with it. Before each insert the batch checks whether it is due to
+/// give way and, if so, throws, which rolls its transaction back and frees the lock at once. A flag checked
 /// between inserts rather than `sqlite3_interrupt`: SQLite forgets an interrupt that lands between
 /// two statements, which is where a starved batch spends most of its time.
 ///
@@ -17,34 +16,29 @@ import Synchronization
 final class BackgroundBatchYield: Sendable {
     private enum Phase: UInt8 { case idle, writing, yieldRequested }
     private let phase = Atomic<UInt8>(Phase.idle.rawValue)
-    /// When the batch being written began, in `DispatchTime` nanoseconds.
-    private let began = Atomic<UInt64>(0)
-    private let starvedAfter: UInt64
+    private let starvedAfter: Duration
     /// Tests only: holds a batch mid-write, so that what asks it to give way is not a race.
     private let beforeInsert: (@Sendable () -> Void)?
 
     static let defaultStarvedAfter = Duration.seconds(1)
 
     init(starvedAfter: Duration = defaultStarvedAfter, beforeInsert: (@Sendable () -> Void)? = nil) {
-        let (seconds, attoseconds) = starvedAfter.components
-        self.starvedAfter = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        self.starvedAfter = starvedAfter
         self.beforeInsert = beforeInsert
     }
 
-    /// Runs one background batch's inserts; `body` calls `giveWayIfAsked()` before each.
-    func writing<T>(_ body: () throws -> T) throws -> T {
-        began.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+    /// Runs one background batch's inserts. `body` calls the function it is given before each
+    /// insert: it throws `BatchYielded` if the batch was asked to give way, or has been writing
+    /// for longer than `starvedAfter`.
+    func writing<T>(_ body: (_ giveWayIfDue: () throws -> Void) throws -> T) throws -> T {
+        let deadline = ContinuousClock.now + starvedAfter
         phase.store(Phase.writing.rawValue, ordering: .sequentiallyConsistent)
         defer { phase.store(Phase.idle.rawValue, ordering: .sequentiallyConsistent) }
-        return try body()
-    }
-
-    /// Throws `BatchYielded` if the batch being written was asked to give way, or has been
-    /// writing for longer than `starvedAfter`.
-    func giveWayIfAsked() throws {
-        beforeInsert?()
-        if phase.load(ordering: .relaxed) == Phase.yieldRequested.rawValue { throw BatchYielded() }
-        if DispatchTime.now().uptimeNanoseconds - began.load(ordering: .relaxed) > starvedAfter { throw BatchYielded(starved: true) }
+        return try body {
+            beforeInsert?()
+            if phase.load(ordering: .relaxed) == Phase.yieldRequested.rawValue { throw BatchYielded() }
+            if ContinuousClock.now > deadline { throw BatchYielded(starved: true) }
+        }
     }
 
     /// Asks the batch being written, if there is one, to give way; with none, does nothing.

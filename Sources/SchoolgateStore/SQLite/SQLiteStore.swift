@@ -165,9 +165,9 @@ public final class SQLiteStore: MonitoringStore {
         try pool.write { db in
             let insert = try VisitInsert(db)
             if yielding {
-                try self.backgroundYield.writing {
+                try self.backgroundYield.writing { giveWayIfDue in
                     for visit in visits {
-                        try self.backgroundYield.giveWayIfAsked()
+                        try giveWayIfDue()
                         try insert.insert(visit)
                     }
                 }

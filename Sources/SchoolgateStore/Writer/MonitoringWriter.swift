@@ -16,7 +16,8 @@ import Synchronization
 /// user's part of the (subject, time) index, so a commit writes a page per user in it, and with
 /// 1,000 users batches of 1,000 visits cost a page write a visit. A background batch may be
 /// starved of CPU; anything urgent makes the store give it up (`yieldBackgroundBatch`) rather
-/// than wait it out, so its size does not hold an incident up.
+/// than wait it out, so its size does not hold an incident up, and one starved for over a
+/// second gives up of its own accord and is sent again promptly.
 public final class MonitoringWriter: Sendable {
     public struct Stats: Sendable, Equatable {
         public var queuedVisits = 0

@@ -37,6 +37,13 @@ final class BatchHold: Sendable {
     func release() { gate.signal() }
 }
 
+/// A store whose background batches count as starved after 50 ms, held at their first insert:
+/// a debug build beside the rest of the suite can take longer than that to reach the thousandth.
+func starvingStore() throws -> (BatchHold, TemporaryStore) {
+    let hold = BatchHold(atInsert: 1)
+    return (hold, try TemporaryStore(hold: hold, starvedAfter: .milliseconds(50)))
+}
+
 /// Whether `condition` became true within `timeout`, looked at every millisecond.
 func within(_ timeout: Duration, _ condition: @Sendable () -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
@@ -111,10 +118,7 @@ func storedVisits(_ temporary: TemporaryStore) throws -> Int {
     }
 
     @Test func givesWayOfItsOwnAccordWhenStarvedOfCPU() async throws {
-        // Held at the first insert: a debug build beside the rest of the suite can take over the
-        // limit to reach the thousandth.
-        let hold = BatchHold(atInsert: 1)
-        let temporary = try TemporaryStore(hold: hold, starvedAfter: .milliseconds(50))
+        let (hold, temporary) = try starvingStore()
         let batch = try await Self.startHeldBatch(temporary, hold)
         // Held past the limit with nobody asking, as a batch at SCHED_IDLE on a busy machine is.
         try await Task.sleep(for: .milliseconds(100))
@@ -136,10 +140,7 @@ func storedVisits(_ temporary: TemporaryStore) throws -> Int {
     }
 
     @Test func askedWinsOverStarved() async throws {
-        // Held at the first insert: a debug build beside the rest of the suite can take over the
-        // limit to reach the thousandth.
-        let hold = BatchHold(atInsert: 1)
-        let temporary = try TemporaryStore(hold: hold, starvedAfter: .milliseconds(50))
+        let (hold, temporary) = try starvingStore()
         let batch = try await Self.startHeldBatch(temporary, hold)
         try await Task.sleep(for: .milliseconds(100))
         temporary.store.yieldBackgroundBatch()

@@ -143,10 +143,7 @@ import Testing
     }
 
     @Test func aStarvedBackgroundBatchIsWrittenPromptly() async throws {
-        // Held at the first insert: a debug build beside the rest of the suite can take over the
-        // limit to reach the thousandth.
-        let hold = BatchHold(atInsert: 1)
-        let temporary = try TemporaryStore(hold: hold, starvedAfter: .milliseconds(50))
+        let (hold, temporary) = try starvingStore()
         defer { withExtendedLifetime(temporary) {} }
         let writer = MonitoringWriter(store: temporary.store, logger: Logger(label: "test"))
         for visit in backgroundVisits { writer.submit(visit) }
