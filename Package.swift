@@ -1,5 +1,17 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// lld, which Swift's Linux toolchains ship, where it is on the PATH; otherwise Swift's default.
+/// With lld the position-independent binary's 2.9 MB of start-up relocations are packed into
+/// 24 KB (`-z pack-relative-relocs`, which Debian 12's glibc reads): gold's table was read once
+/// by the loader and then stayed resident for as long as the proxy ran. Idle with the UT1 lists,
+/// about 6 MB less resident (41.5 -> 35.1 MB).
+let schoolgateLinkerFlags: [String] = {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    let hasLLD = path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/ld.lld") }
+    return hasLLD ? ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] : []
+}()
 
 let package = Package(
     name: "schoolgate",
@@ -109,8 +121,8 @@ let package = Package(
             // Swift links executables with every symbol exported to the dynamic linker (3.4 MB of
             // symbol tables), which the loader then searches for every libc and libstdc++ symbol
             // at start-up. Nothing loads code into `schoolgate` that needs them; without them the
-            // running proxy holds about 2 MB less.
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))]
+            // running proxy holds about 2 MB less. See `schoolgateLinkerFlags` for the linker.
+            linkerSettings: [.unsafeFlags(schoolgateLinkerFlags + ["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))]
         ),
         .executableTarget(
             name: "PolicyBenchmark",
