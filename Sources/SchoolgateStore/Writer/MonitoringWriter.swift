@@ -53,13 +53,24 @@ public final class MonitoringWriter: Sendable {
     private let state = Mutex(State())
     /// Called with the incident ids a batch stored, after its transaction committed.
     private let onStored: (@Sendable ([Int64]) -> Void)?
+    /// Called once a backlog has been written and freed (`FreedMemory`; tests count the calls).
+    private let backlogFreed: @Sendable () -> Void
 
     /// The most visits one transaction takes; a batch this full means the queue was deeper.
     public static let defaultBatchSize = 5_000
 
     public init(store: any MonitoringStore, capacity: Int = 200_000, batchSize: Int = defaultBatchSize, foldWindow: TimeInterval = 3_600,
-                logger: Logger, onStored: (@Sendable ([Int64]) -> Void)? = nil) {
+                logger: Logger, onStored: (@Sendable ([Int64]) -> Void)? = nil,
+                backlogFreed: (@Sendable () -> Void)? = nil) {
         self.store = store
+        self.backlogFreed = backlogFreed ?? { [logger] in
+            let before = FreedMemory.residentBytes, started = ContinuousClock.now
+            FreedMemory.returnToSystem()
+            let took = ContinuousClock.now - started
+            if let before, let after = FreedMemory.residentBytes {
+                logger.debug("backlog written: resident \(before >> 20) -> \(after >> 20) MB, freed memory returned in \(took)")
+            }
+        }
         self.capacity = capacity
         self.batchSize = batchSize
         self.foldWindow = foldWindow
@@ -94,10 +105,23 @@ public final class MonitoringWriter: Sendable {
     /// Writes until cancelled, then drains what is left. Between writes that emptied the queue
     /// it waits `interval`, so visits are committed many to a transaction (each commit has a cost
     /// of its own) rather than a few at a time as they arrive.
+    ///
+    /// A backlog (a write of a full batch or more) is tens of megabytes of visits, freed once
+    /// written: when the writer has caught up with one, that memory is handed back to the system
+    /// (while the proxy stays flat out every write is a backlog, so this waits for the load to ease).
     public func run(interval: Duration = .milliseconds(200)) async {
+        var clearingBacklog = false
         while !Task.isCancelled {
             let written = await writeBatch()
-            if written < batchSize { try? await Task.sleep(for: interval) }
+            if written >= batchSize {
+                clearingBacklog = true
+                continue
+            }
+            if clearingBacklog {
+                clearingBacklog = false
+                backlogFreed()
+            }
+            try? await Task.sleep(for: interval)
         }
         await drain()
     }

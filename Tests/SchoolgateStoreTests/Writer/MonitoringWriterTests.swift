@@ -161,6 +161,32 @@ import Testing
         #expect(try storedVisits(temporary) == backgroundVisits.count)
     }
 
+    /// A backlog's memory goes back once it is written, and only then: not after every batch,
+    /// and not while the queue is still a backlog.
+    @Test func handsBackTheMemoryOfABacklogOnceItIsWritten() async throws {
+        let temporary = try TemporaryStore()
+        defer { withExtendedLifetime(temporary) {} }
+        let freed = Mutex(0)
+        let writer = MonitoringWriter(store: temporary.store, batchSize: 100, logger: Logger(label: "test"),
+                                      backlogFreed: { freed.withLock { $0 += 1 } })
+        for index in 0..<250 { writer.submit(visit(at: t0 + Double(index))) }
+        let running = Task { await writer.run(interval: .milliseconds(20)) }
+        #expect(try await within(.seconds(60)) { writer.stats.writtenVisits == 250 && freed.withLock { $0 } == 1 })
+        // Small batches, as when the writer keeps up: nothing more to hand back.
+        for round in 0..<3 {
+            for index in 0..<10 { writer.submit(visit(at: t0 + 1_000 + Double(round * 10 + index))) }
+            #expect(try await within(.seconds(60)) { writer.stats.writtenVisits == 250 + 10 * (round + 1) })
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(freed.withLock { $0 } == 1)
+        // A writer that wakes while these are submitted takes them in two pieces, one a backlog.
+        for index in 0..<300 { writer.submit(visit(at: t0 + 2_000 + Double(index))) }
+        #expect(try await within(.seconds(60)) { writer.stats.writtenVisits == 580 && freed.withLock { $0 } == 2 })
+        running.cancel()
+        await running.value
+        #expect(try storedVisits(temporary) == 580)
+    }
+
     @Test func urgencyRule() {
         #expect(MonitoringWriter.urgency(sightingsWaiting: false, backlog: 24_999, capacity: 200_000) == .background)
         #expect(MonitoringWriter.urgency(sightingsWaiting: false, backlog: 25_000, capacity: 200_000) == .prompt)
