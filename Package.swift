@@ -44,11 +44,14 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The visit insert binds its columns with SQLite's own calls (VisitInsert.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CSQLiteSettings",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // One process-wide SQLite setting, made through a C call that Swift cannot make itself.
+        .target(name: "CSQLiteSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
         // Outgoing HTTP(S) requests (webhook alerts, list downloads) on NIO, not URLSession.
         .target(
             name: "SchoolgateFetch",

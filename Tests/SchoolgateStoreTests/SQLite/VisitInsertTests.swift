@@ -41,4 +41,24 @@ import Testing
         #expect((rows[1]["category"] as DatabaseValue).isNull)
         withExtendedLifetime(temporary) {}
     }
+
+    /// The text of each row is bound where it lies in one reused buffer: rows longer and shorter
+    /// than the one before, and text that is not ASCII, each come back as they went in.
+    @Test func rowsOfEveryLengthKeepTheirOwnText() async throws {
+        let temporary = try TemporaryStore()
+        let hosts = ["a.example", String(repeating: "long-label.", count: 40) + "example", "b.example", "", "école.example", "日本.example"]
+        let visits = hosts.enumerated().map { index, host in
+            Visit(time: t0.addingTimeInterval(Double(index)), user: index % 2 == 0 ? "pupil\(index)" : nil, group: "g\(index)",
+                  client: "10.0.0.\(index)", method: "GET", host: host, url: "http://\(host)/" + String(repeating: "p", count: index * 300),
+                  verdict: .allow, rule: .defaultAllow, status: 200)
+        }
+        try await temporary.store.record(visits: visits, sightings: [], foldWindow: 0)
+        let rows = try temporary.store.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM visit ORDER BY id") }
+        #expect(rows.map { $0["host"] as String } == hosts)
+        #expect(rows.map { $0["url"] as String } == visits.map { $0.url! })
+        #expect(rows.map { $0["subject"] as String } == visits.map(\.subject))
+        #expect(rows.map { $0["grp"] as String } == hosts.indices.map { "g\($0)" })
+        #expect(rows.map { ($0["user"] as DatabaseValue).isNull } == hosts.indices.map { $0 % 2 == 1 })
+        withExtendedLifetime(temporary) {}
+    }
 }
