@@ -173,16 +173,13 @@ public final class SQLiteStore: MonitoringStore {
     private func recordNow(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, yielding: Bool) throws -> [Int64] {
         try pool.write { db in
             var insert = try VisitInsert(db)
-            if yielding {
-                try self.backgroundYield.writing { giveWayIfDue in
-                    for visit in visits {
-                        try giveWayIfDue()
-                        try insert.insert(visit)
-                    }
+            func insertAll(_ giveWayIfDue: () throws -> Void) throws {
+                for visit in visits {
+                    try giveWayIfDue()
+                    try insert.insert(visit)
                 }
-            } else {
-                for visit in visits { try insert.insert(visit) }
             }
+            if yielding { try self.backgroundYield.writing(insertAll) } else { try insertAll {} }
             return try sightings.map { try Self.fold($0, window: foldWindow, db: db) }
         }
     }
