@@ -76,8 +76,9 @@ public final class SquidAccessLog: Sendable {
         }
         guard !visits.isEmpty else { return }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(visits.count * 128)
         for visit in visits {
-            bytes += Self.line(for: visit).utf8
+            Self.appendLine(for: visit, to: &bytes)
             bytes.append(UInt8(ascii: "\n"))
         }
         Self.write(bytes, to: descriptor)
@@ -102,39 +103,96 @@ public final class SquidAccessLog: Sendable {
     }
 
     public static func line(for visit: Visit) -> String {
+        var bytes: [UInt8] = []
+        appendLine(for: visit, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The line, without its newline, straight into the batch's bytes: built from strings (a
+    /// dozen of them a line, joined), formatting took 4 % of a flat-out proxy's CPU.
+    static func appendLine(for visit: Visit, to bytes: inout [UInt8]) {
         let milliseconds = Int64((visit.time.timeIntervalSince1970 * 1000).rounded())
-        let fraction = String(milliseconds % 1000)
-        let time = "\(milliseconds / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
-        let elapsed = String(visit.durationMilliseconds)
+        appendDecimal(milliseconds / 1000, to: &bytes)
+        bytes.append(UInt8(ascii: "."))
+        appendDecimal(milliseconds % 1000, width: 3, padding: UInt8(ascii: "0"), to: &bytes)
+        bytes.append(space)
+        appendDecimal(Int64(visit.durationMilliseconds), width: 6, padding: space, to: &bytes)
+        bytes.append(space)
+        bytes += visit.client.utf8
         let denied = visit.verdict == .block || visit.verdict == .needsConsent || visit.verdict == .needsAuthentication
-        let code = denied ? "TCP_DENIED" : (visit.method == "CONNECT" ? "TCP_TUNNEL" : "TCP_MISS")
-        let status = String(visit.status)
-        let hierarchy = denied ? "HIER_NONE/-" : "HIER_DIRECT/\(visit.host)"
-        return [
-            time, String(repeating: " ", count: max(0, 6 - elapsed.count)) + elapsed, visit.client,
-            "\(code)/" + String(repeating: "0", count: max(0, 3 - status.count)) + status, String(visit.bytesOut), visit.method,
-            field(visit.url ?? visit.host), visit.user.map(urlEncoded) ?? "-", hierarchy, "-",
-        ].joined(separator: " ")
+        bytes += (denied ? " TCP_DENIED/" : (visit.method == "CONNECT" ? " TCP_TUNNEL/" : " TCP_MISS/")).utf8
+        appendDecimal(Int64(visit.status), width: 3, padding: UInt8(ascii: "0"), to: &bytes)
+        bytes.append(space)
+        appendDecimal(visit.bytesOut, to: &bytes)
+        bytes.append(space)
+        bytes += visit.method.utf8
+        bytes.append(space)
+        appendField(visit.url ?? visit.host, to: &bytes)
+        bytes.append(space)
+        if let user = visit.user { appendURLEncoded(user, to: &bytes) } else { bytes.append(UInt8(ascii: "-")) }
+        if denied {
+            bytes += " HIER_NONE/-".utf8
+        } else {
+            bytes += " HIER_DIRECT/".utf8
+            bytes += visit.host.utf8
+        }
+        bytes += " -".utf8
+    }
+
+    private static let space = UInt8(ascii: " ")
+
+    /// `value` in decimal, padded on the left to `width`.
+    private static func appendDecimal(_ value: Int64, width: Int = 0, padding: UInt8 = UInt8(ascii: " "), to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var rest = value.magnitude
+        var digits = 1
+        var scale: UInt64 = 10
+        while digits < 20, rest >= scale {
+            digits += 1
+            scale = scale.multipliedReportingOverflow(by: 10).partialValue
+        }
+        if width > digits { bytes += repeatElement(padding, count: width - digits) }
+        let start = bytes.count
+        bytes += repeatElement(UInt8(ascii: "0"), count: digits)
+        for index in stride(from: start + digits - 1, through: start, by: -1) {
+            bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
     }
 
     /// Squid writes the user URL-encoded so that a name never splits a field.
     static func urlEncoded(_ text: String) -> String {
-        var encoded = ""
+        var bytes: [UInt8] = []
+        appendURLEncoded(text, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static let hex = Array("0123456789ABCDEF".utf8)
+
+    private static func appendURLEncoded(_ text: String, to bytes: inout [UInt8]) {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                  UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                encoded.append(Character(Unicode.Scalar(byte)))
+                bytes.append(byte)
             default:
-                encoded += String(format: "%%%02X", byte)
+                bytes.append(UInt8(ascii: "%"))
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0x0F)])
             }
         }
-        return encoded
     }
 
-    /// A URL with spaces or line breaks would break the line into extra fields.
-    private static func field(_ text: String) -> String {
-        text.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" }) ? text.replacingOccurrences(of: " ", with: "%20")
-            .replacingOccurrences(of: "\n", with: "%0A").replacingOccurrences(of: "\r", with: "%0D") : text
+    /// A URL with spaces or line breaks would break the line into extra fields. (In UTF-8 these
+    /// bytes never occur inside another character, so the bytes can be looked at one by one.)
+    private static func appendField(_ text: String, to bytes: inout [UInt8]) {
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: " "): bytes += "%20".utf8
+            case UInt8(ascii: "\n"): bytes += "%0A".utf8
+            case UInt8(ascii: "\r"): bytes += "%0D".utf8
+            default: bytes.append(byte)
+            }
+        }
     }
 }

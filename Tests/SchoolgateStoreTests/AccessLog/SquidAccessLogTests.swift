@@ -25,6 +25,13 @@ import Testing
         #expect(SquidAccessLog.line(for: odd).split(separator: " ", omittingEmptySubsequences: true).count == 10)
     }
 
+    @Test func escapesWhatWouldSplitAFieldAndPadsItsNumbers() {
+        let visit = Visit(time: Date(timeIntervalSince1970: 1_764_079_105.0004), user: "Zoë O'Neil", group: "g", client: "10.0.0.1",
+                          method: "GET", host: "h", url: "http://h/a b\nc\rd/é", verdict: .needsConsent, rule: .defaultAllow,
+                          status: 7, bytesOut: 9_876_543_210, durationMilliseconds: 0)
+        #expect(SquidAccessLog.line(for: visit) == "1764079105.000      0 10.0.0.1 TCP_DENIED/007 9876543210 GET http://h/a%20b%0Ac%0Dd/é Zo%C3%AB%20O%27Neil HIER_NONE/- -")
+    }
+
     @Test func appendsFlushesAndReopensAfterRotation() throws {
         let directory = NSTemporaryDirectory() + "schoolgate-log-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
