@@ -22,7 +22,8 @@ var glibcReadsPackedRelocations: Bool {
     #if canImport(Glibc)
     var buffer = [CChar](repeating: 0, count: 64)
     guard confstr(2 /* _CS_GNU_LIBC_VERSION: "glibc 2.36" */, &buffer, buffer.count) > 0 else { return false }
-    let version = String(cString: buffer).split(separator: " ").last?.split(separator: ".").compactMap { Int($0) } ?? []
+    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let version = text.split(separator: " ").last?.split(separator: ".").compactMap { Int($0) } ?? []
     return version.count >= 2 && (version[0], version[1]) >= (2, 36)
     #else
     return false
