@@ -31,20 +31,8 @@ ticks=$(getconf CLK_TCK)
 cpu() { awk -v t="$ticks" '{print ($14 + $15) / t}' /proc/$1/stat; }
 
 # The origin: 1 KiB and 10 MiB bodies.
-mkdir -p "$work/www"
-head -c 1024 /dev/zero | tr '\0' 'x' > "$work/www/1k"
-head -c 10485760 /dev/zero > "$work/www/10m"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 2 -subj /CN=localhost 2>/dev/null
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/nginx.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-       server { listen 127.0.0.1:18081; root $work/www; }
-       server { listen 127.0.0.1:18443 ssl; root $work/www; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
-                ssl_session_cache off; ssl_session_tickets off; } }
-NGINX
-taskset -c 0 nginx -c "$work/nginx.conf" &
-sleep 0.5
+source Benchmarks/proxy/common.sh
+start_origin "$work"
 
 # Squid: non-caching, access log on, a 100,000-domain deny list.
 python3 -c "
@@ -138,24 +126,12 @@ ats_pid=$!
 
 # Schoolgate: release build, UT1 when present, visits logged.
 swift build -c release --static-swift-stdlib --product schoolgate >/dev/null
-sed -e "s#^ut1 = .*#ut1 = $( [ -d ../shared/blocklists/ut1 ] && realpath ../shared/blocklists/ut1 || realpath blocklists/ut1-starter )#" \
-    -e "s#^local = .*#local = $(realpath blocklists/schoolgate)#" \
-    -e "s#^database = .*#database = $work/schoolgate.sqlite#" -e "s#^access-log = .*#access-log = $work/schoolgate-access.log#" \
-    -e "/^\[proxy\]/,/^\[/ s#^listen = .*#listen = 127.0.0.1:13131#" -e "s#^connect-ports = .*#connect-ports = 443, 18443\nmax-connections-per-client = 2000#" -e "s#^safesearch = .*#safesearch = off#" \
-    -e "/^\[consent\]/,/^\[/ s#^listen = .*#listen = 127.0.0.1:13180#" -e "/^\[admin\]/,/^\[/ s#^listen = .*#listen = 127.0.0.1:13190#" \
-    config/schoolgate.conf > "$work/schoolgate.conf"
-cp config/guest-terms.txt "$work/"
+schoolgate_config "$work" 13131 13180 13190
 taskset -c 1 .build/release/schoolgate serve --config "$work/schoolgate.conf" --threads 1 > "$work/schoolgate.out" 2>&1 &
 sg_pid=$!
 sleep 4
 
-cat > "$work/absolute.lua" <<LUA
-wrk.method = "GET"
-wrk.path = "http://127.0.0.1:18081/1k"
-wrk.headers["Host"] = "127.0.0.1:18081"
-wrk.headers["Proxy-Connection"] = "keep-alive"
-LUA
-
+write_absolute_lua "$work/absolute.lua"
 here=$(dirname "$0")
 rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' /proc/$1/status; }
 # Every thread of the proxy must stay on core 1, or the CPU figures compare unlike with unlike.
