@@ -14,7 +14,8 @@ import SchoolgatePolicy
 import Glibc
 
 // glibc keeps freed heap pages mapped unless asked: trimmed, the figure is what the lists hold.
-// (The proxy does not trim: its resident size idle is the same with and without, 7 December.)
+// (The proxy does not trim after a list load: idle, its resident size was the same with and
+// without, 7 December. Its writer trims once it has written a backlog of visits.)
 @_silgen_name("malloc_trim") func mallocTrim(_ pad: Int) -> Int32
 #endif
 

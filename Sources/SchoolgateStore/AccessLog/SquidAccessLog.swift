@@ -141,34 +141,17 @@ public final class SquidAccessLog: Sendable {
 
     private static let space = UInt8(ascii: " ")
 
-    /// `value` in decimal, padded on the left to `width`.
+    /// `value` in decimal, padded on the left to `width`. (Up to 15 digits a `String` is held
+    /// inline, so this allocates nothing.)
     private static func appendDecimal(_ value: Int64, width: Int = 0, padding: UInt8 = UInt8(ascii: " "), to bytes: inout [UInt8]) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var rest = value.magnitude
-        var digits = 1
-        var scale: UInt64 = 10
-        while digits < 20, rest >= scale {
-            digits += 1
-            scale = scale.multipliedReportingOverflow(by: 10).partialValue
-        }
-        if width > digits { bytes += repeatElement(padding, count: width - digits) }
-        let start = bytes.count
-        bytes += repeatElement(UInt8(ascii: "0"), count: digits)
-        for index in stride(from: start + digits - 1, through: start, by: -1) {
-            bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
-        }
-    }
-
-    /// Squid writes the user URL-encoded so that a name never splits a field.
-    static func urlEncoded(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        appendURLEncoded(text, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        let digits = String(value).utf8
+        if width > digits.count { bytes += repeatElement(padding, count: width - digits.count) }
+        bytes += digits
     }
 
     private static let hex = Array("0123456789ABCDEF".utf8)
 
+    /// Squid writes the user URL-encoded so that a name never splits a field.
     private static func appendURLEncoded(_ text: String, to bytes: inout [UInt8]) {
         for byte in text.utf8 {
             switch byte {

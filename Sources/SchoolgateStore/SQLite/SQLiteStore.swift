@@ -75,9 +75,10 @@ public final class SQLiteStore: MonitoringStore {
 
     /// SQLite counts every allocation it makes, for `sqlite3_memory_used`, behind a process-wide
     /// mutex: a lock and an unlock for each of the many allocations a visit's insert makes (4 % of
-    /// the writer's CPU in `StoreBenchmark 0 0 1000`, 7 December). Nothing here asks for the figures. The setting is only taken before SQLite's first
-    /// use in the process, so the store makes it before opening its first database; after that
-    /// SQLite refuses it and nothing changes (false).
+    /// the writer's CPU in `StoreBenchmark 0 0 1000`, 7 December). Nothing here asks for the
+    /// figures. The setting is only taken before SQLite's first use in the process, so the store
+    /// makes it before opening its first database; after that SQLite refuses it and nothing
+    /// changes (false).
     static let memoryStatisticsOff = schoolgate_sqlite_disable_memory_statistics() == 0
 
     deinit {
@@ -146,7 +147,7 @@ public final class SQLiteStore: MonitoringStore {
     public func record(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, urgency: BatchUrgency) async throws -> [Int64] {
         if urgency == .prompt { backgroundYield.request() }
         return try await (urgency == .background ? backgroundThread : promptThread).runIfActive {
-            try self.recordNow(visits: visits, sightings: sightings, foldWindow: foldWindow, yielding: urgency == .background)
+            try self.recordNow(visits: visits, sightings: sightings, foldWindow: foldWindow, urgency: urgency)
         }
     }
 
@@ -170,32 +171,23 @@ public final class SQLiteStore: MonitoringStore {
     }
     #endif
 
-    private func recordNow(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, yielding: Bool) throws -> [Int64] {
+    /// A background batch gives way to anything urgent (`BackgroundBatchYield`); a prompt one
+    /// hands the core back now and then (`WriterPriority.handBackTheCore`).
+    private func recordNow(visits: [Visit], sightings: [IncidentSighting], foldWindow: TimeInterval, urgency: BatchUrgency) throws -> [Int64] {
         try pool.write { db in
             var insert = try VisitInsert(db)
             func insertAll(_ giveWayIfDue: () throws -> Void) throws {
                 for (index, visit) in visits.enumerated() {
                     try giveWayIfDue()
                     try insert.insert(visit)
-                    if !yielding, index % Self.insertsBetweenYields == Self.insertsBetweenYields - 1 { Self.letOthersRun() }
+                    if urgency == .prompt, index % WriterPriority.insertsBetweenYields == WriterPriority.insertsBetweenYields - 1 {
+                        WriterPriority.handBackTheCore()
+                    }
                 }
             }
-            if yielding { try self.backgroundYield.writing(insertAll) } else { try insertAll {} }
+            if urgency == .background { try self.backgroundYield.writing(insertAll) } else { try insertAll {} }
             return try sightings.map { try Self.fold($0, window: foldWindow, db: db) }
         }
-    }
-
-    /// A prompt batch shares the CPU with the proxy's event loop, which under load never sleeps, so
-    /// the kernel switches between them only at its tick (every 4 ms here): each time the batch
-    /// got the core, requests waited for the rest of a tick (`perf sched`: the event loop's
-    /// delays averaged 2.1 ms, 8.2 at most, with the proxy pinned to one core and flat out). The
-    /// batch hands the core back itself every few hundred microseconds instead.
-    static let insertsBetweenYields = 64
-
-    private static func letOthersRun() {
-        #if os(Linux)
-        sched_yield()
-        #endif
     }
 
     /// Adds a sighting to the open incident it repeats, or opens a new one.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Logging
 
 /// Hands heap pages that are free again back to the kernel.
 ///
@@ -28,8 +29,22 @@ enum FreedMemory {
     /// True where the C library offers the call (glibc, so always on Debian).
     static var canReturn: Bool { trim != nil }
 
+    /// Returns the memory, and with debug logging on says how much went back and how long it took.
+    static func returnToSystem(logger: Logger) {
+        guard logger.logLevel <= .debug else {
+            returnToSystem()
+            return
+        }
+        let before = residentBytes, started = ContinuousClock.now
+        returnToSystem()
+        let took = ContinuousClock.now - started
+        if let before, let after = residentBytes {
+            logger.debug("backlog written: resident \(before >> 20) -> \(after >> 20) MB, freed memory returned in \(took)")
+        }
+    }
+
     /// The process's resident size, for the log line that says what a trim gave back.
-    static var residentBytes: Int? {
+    private static var residentBytes: Int? {
         #if os(Linux)
         guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
               let pages = statm.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return nil }

@@ -63,14 +63,7 @@ public final class MonitoringWriter: Sendable {
                 logger: Logger, onStored: (@Sendable ([Int64]) -> Void)? = nil,
                 backlogFreed: (@Sendable () -> Void)? = nil) {
         self.store = store
-        self.backlogFreed = backlogFreed ?? { [logger] in
-            let before = FreedMemory.residentBytes, started = ContinuousClock.now
-            FreedMemory.returnToSystem()
-            let took = ContinuousClock.now - started
-            if let before, let after = FreedMemory.residentBytes {
-                logger.debug("backlog written: resident \(before >> 20) -> \(after >> 20) MB, freed memory returned in \(took)")
-            }
-        }
+        self.backlogFreed = backlogFreed ?? { [logger] in FreedMemory.returnToSystem(logger: logger) }
         self.capacity = capacity
         self.batchSize = batchSize
         self.foldWindow = foldWindow
