@@ -11,10 +11,21 @@ import Glibc
 /// resident for as long as the proxy ran. Idle with the UT1 lists, about 5.5 MB less resident.
 /// Packed relocations need glibc 2.36 (Debian 12) to load: on an older one the binary would not
 /// start, so there they are left out.
+///
+/// lld also lays out the functions that start-up and the proxy's ordinary work run side by side,
+/// in the order `Sources/SchoolgateCLI/schoolgate.order` gives (written by
+/// `Benchmarks/link/symbol_order.sh`): they are 2 MB of the binary's 26 MB of code, and scattered
+/// among the rest they had the kernel map 18 MB of it. (It can move only whole sections, and a
+/// package's file puts most of its functions in one section unless `-function-sections` is given on the command
+/// line, which a manifest cannot do for the packages it depends on; so 10 MB are still mapped.)
+/// A function renamed since the file was written is placed as it was before: a stale file costs
+/// memory, never correctness.
 let schoolgateLinkerFlags: [String] = {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
     guard path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/ld.lld") }) else { return [] }
-    return glibcReadsPackedRelocations ? ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] : ["-use-ld=lld"]
+    let order = ["-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/SchoolgateCLI/schoolgate.order",
+                 "-Xlinker", "--no-warn-symbol-ordering"]
+    return ["-use-ld=lld"] + order + (glibcReadsPackedRelocations ? ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] : [])
 }()
 
 /// glibc 2.36 or later on the machine that builds (and, as the README installs it, runs) the proxy.
@@ -138,6 +149,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            exclude: ["schoolgate.order"],
             // Swift links executables with every symbol exported to the dynamic linker (3.4 MB of
             // symbol tables), which the loader then searches for every libc and libstdc++ symbol
             // at start-up. Nothing loads code into `schoolgate` that needs them; without them the
