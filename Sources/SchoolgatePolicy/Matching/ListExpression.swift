@@ -1,29 +1,39 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A list's regular expression (squidGuard `expressions`), with the text every match of it must
 /// contain, when there is such a text.
 ///
-/// Running an expression through Foundation costs microseconds, and most requests could never
-/// match it: UT1's malware expression needs `/search?q=` in the URL. A byte search for that
-/// text first lets almost every request skip the expression (the idea of RE2's prefilter, kept
-/// to the simplest, always-safe case: literal text outside any group, with no `|` around it).
+/// The expressions are POSIX extended regular expressions, as squidGuard compiles them (`regcomp`
+/// with `REG_EXTENDED`; here always case-insensitive): UT1 writes its lists for squidGuard, so
+/// its dialect is theirs. (Foundation's `NSRegularExpression` speaks ICU's, which reads some
+/// lines differently, and compiling through it left ICU's expression code and about 1 MB of
+/// heap in the running proxy.)
+///
+/// Most requests could never match an expression: UT1's malware expression needs `/search?q=`
+/// in the URL. A byte search for that text first lets almost every request skip the expression
+/// (the idea of RE2's prefilter, kept to the simplest, always-safe case: literal text outside any
+/// group, with no `|` around it).
 struct ListExpression: Sendable {
     let source: UInt32
     let pattern: String
-    let regex: NSRegularExpression
+    let regex: PosixExpression
     /// Lower-case ASCII bytes that any match contains; nil when none could be worked out.
     let required: [UInt8]?
 
-    init(source: UInt32, pattern: String) throws {
+    init(source: UInt32, pattern: String) throws(PosixExpression.Invalid) {
         self.source = source
         self.pattern = pattern
-        self.regex = try NSRegularExpression(pattern: pattern, options: [.caseInsensitive])
+        self.regex = try PosixExpression(pattern)
         self.required = Self.requiredLiteral(of: pattern)
     }
 
     func matches(_ subject: String) -> Bool {
         if let required, !Self.contains(subject, required) { return false }
-        return regex.firstMatch(in: subject, range: NSRange(subject.startIndex..., in: subject)) != nil
+        return regex.matches(subject)
     }
 
     /// The longest run of plain characters outside groups and classes, three bytes or more, with
@@ -43,18 +53,14 @@ struct ListExpression: Sendable {
         while index < bytes.count {
             let byte = bytes[index]
             index += 1
-            // Inline flags and comments (`(?x)` makes spaces mean nothing, `(?#…)` hides text)
-            // and `\Q…\E` quoting change what the text around them means: no prefilter then.
-            if byte == UInt8(ascii: "("), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "?"), Self.changesParsing(bytes[index + 1]) {
-                return nil
-            }
-            if byte == UInt8(ascii: "\\"), index < bytes.count, bytes[index] == UInt8(ascii: "Q") { return nil }
             if depth > 0 {
                 switch byte {
                 case UInt8(ascii: "\\"): index += 1
                 case UInt8(ascii: "("): depth += 1
                 case UInt8(ascii: ")"): depth -= 1
-                case UInt8(ascii: "["): index = classEnd(bytes, from: index)
+                case UInt8(ascii: "["):
+                    guard let end = classEnd(bytes, from: index) else { return nil }
+                    index = end
                 default: break
                 }
                 continue
@@ -67,7 +73,8 @@ struct ListExpression: Sendable {
                 depth = 1
             case UInt8(ascii: "["):
                 endRun()
-                index = classEnd(bytes, from: index)
+                guard let end = classEnd(bytes, from: index) else { return nil }
+                index = end
             case UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "{"):
                 // The unit before is optional: if it was the run's last character, it goes.
                 if !run.isEmpty { run.removeLast() }
@@ -81,13 +88,13 @@ struct ListExpression: Sendable {
                 index += 1
                 let isLetterOrDigit = (escaped | 0x20 >= UInt8(ascii: "a") && escaped | 0x20 <= UInt8(ascii: "z"))
                     || (escaped >= UInt8(ascii: "0") && escaped <= UInt8(ascii: "9"))
-                if !isLetterOrDigit {
-                    run.append(escaped)
-                } else if Self.singleCharacterEscapes.contains(escaped) {
+                if Self.gnuEscapes.contains(escaped) {
                     endRun()
+                } else if !isLetterOrDigit {
+                    run.append(escaped)
                 } else {
-                    // `\x41`, `\u0041`, `\0101`, `\cM`, `\p{L}`, `\12`…: characters follow that
-                    // belong to the escape, not to the text.
+                    // A back-reference (`\1`), or a letter whose meaning differs between
+                    // dialects (`\d` is a digit to ICU and PCRE, not to glibc): no prefilter.
                     return nil
                 }
             default:
@@ -99,22 +106,20 @@ struct ListExpression: Sendable {
         return best.count >= 3 ? best : nil
     }
 
-    /// Escapes that stand for one character or position and take nothing after them.
-    private static let singleCharacterEscapes = Set("dDwWsSbBAZzGntrfeahHvVRX".utf8)
+    /// glibc's escapes that stand for a class of characters (`\w`, `\s` and their opposites) or a
+    /// position (`\b`, `\B`, `\<`, `\>`, `` \` ``, `\'`), not for the character after the backslash.
+    private static let gnuEscapes = Set("wWsSbB<>`'".utf8)
 
-    /// After `(?`: a letter, `-` or `#` starts inline flags or a comment; `:`, `=`, `!`, `<`, `>`
-    /// start groups whose text keeps its meaning.
-    private static func changesParsing(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: "#") || byte == UInt8(ascii: "-") || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
-    }
-
-    /// The index after the `]` that closes a class opened just before `from`.
-    private static func classEnd(_ bytes: [UInt8], from start: Int) -> Int {
+    /// The index after the `]` that closes a bracket expression opened just before `from`, by
+    /// POSIX's rules: a `]` first in it is one of its characters, and a backslash in it is only a
+    /// backslash. Nil where it holds `[:class:]`, `[.x.]` or `[=x=]`, whose own `]` would end it
+    /// early here: no prefilter then.
+    private static func classEnd(_ bytes: [UInt8], from start: Int) -> Int? {
         var index = start
         if index < bytes.count, bytes[index] == UInt8(ascii: "^") { index += 1 }
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1 }
         while index < bytes.count, bytes[index] != UInt8(ascii: "]") {
-            if bytes[index] == UInt8(ascii: "\\") { index += 1 }
+            if bytes[index] == UInt8(ascii: "["), index + 1 < bytes.count, ":.=".utf8.contains(bytes[index + 1]) { return nil }
             index += 1
         }
         return index + 1
@@ -133,5 +138,38 @@ struct ListExpression: Sendable {
             }
             return false
         }
+    }
+}
+
+/// A compiled POSIX expression. `regexec` may run on one compiled expression from several
+/// threads at once (POSIX requires it to be thread-safe; glibc locks inside), hence `Sendable`.
+final class PosixExpression: @unchecked Sendable {
+    struct Invalid: Error, CustomStringConvertible {
+        /// `regerror`'s words, e.g. "Unmatched ( or \(".
+        var description: String
+    }
+
+    private let compiled: UnsafeMutablePointer<regex_t>
+
+    init(_ pattern: String) throws(Invalid) {
+        // Stored only once compiled: a class whose init throws after that runs its deinit.
+        let compiled = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
+        let status = regcomp(compiled, pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB)
+        guard status == 0 else {
+            var words = [CChar](repeating: 0, count: 256)
+            regerror(status, compiled, &words, words.count)
+            compiled.deallocate()
+            throw Invalid(description: String(decoding: words.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        self.compiled = compiled
+    }
+
+    deinit {
+        regfree(compiled)
+        compiled.deallocate()
+    }
+
+    func matches(_ subject: String) -> Bool {
+        subject.withCString { regexec(compiled, $0, 0, nil, 0) == 0 }
     }
 }

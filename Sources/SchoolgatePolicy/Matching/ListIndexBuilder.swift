@@ -70,14 +70,14 @@ public struct ListIndexBuilder {
         return nil
     }
 
-    /// A case-insensitive regular expression over `host/path`.
+    /// A case-insensitive POSIX extended regular expression over `host/path`, as squidGuard reads one.
     @discardableResult
     public mutating func addExpression(_ pattern: String, source: UInt32) -> String? {
         do {
             expressions.append(try ListExpression(source: source, pattern: pattern))
             return nil
         } catch {
-            return "not a valid regular expression"
+            return "not a valid regular expression (\(error))"
         }
     }
 

@@ -1,4 +1,3 @@
-import Foundation
 import Testing
 @testable import SchoolgatePolicy
 
@@ -13,16 +12,22 @@ struct ListExpressionTests {
         ("Casino-?Royal", "casino"),
         ("abcd*efgh", "efgh"),
         ("abcde{0,2}fg", "abcd"),
-        (#"shop\d+cart"#, "shop"),
         ("poker|casino", nil),
-        // Escapes that take the characters after them, quoting and inline flags: no prefilter.
+        // glibc's word and position escapes are not the character after the backslash.
+        (#"\<casino\>"#, "casino"),
+        (#"poker\wcasino"#, "casino"),
+        // Letters whose escapes mean different things in other dialects (`\d` is a digit to ICU,
+        // not to glibc), back-references and the rest: no prefilter.
+        (#"shop\d+cart"#, nil),
         (#"\x41bcdef"#, nil),
         (#"casino\u0041royal"#, nil),
-        (#"\cMabcdef"#, nil),
-        (#"\Qa.b\Edefgh"#, nil),
-        ("(?x)ab cd ef", nil),
-        ("(?#note)abcdef", nil),
-        ("(?:ab)cdef", "cdef"),
+        (#"(ab)\1cdef"#, nil),
+        // Bracket expressions by POSIX's rules: a backslash in one is a backslash, a `]` first in
+        // one is one of its characters; `[:digit:]` and its kind stop the prefilter.
+        (#"ab[]x]cdefg"#, "cdefg"),
+        (#"[\]a|bcd]xyz"#, nil),
+        ("[[:digit:]]+abcdef", nil),
+        ("(ab)cdef", "cdef"),
         ("ab", nil),
     ] as [(String, String?)])
     func findsTheTextEveryMatchMustContain(pattern: String, required: String?) {
@@ -32,21 +37,45 @@ struct ListExpressionTests {
     /// Whatever the prefilter decides, the answer is the expression's own.
     @Test func neverHidesAMatch() throws {
         let patterns = [#"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/search\?q=[0-9]+$"#, #".*/ymsgr*\.exe"#, "Casino-?Royal", "abcd*efgh",
-                        #"shop\d+cart"#, "(/banner/|/sponsor/)", "x[ab]+yz{1,3}w", #"/\x41bcd"#, "(?x)/a b c d"]
+                        #"shop\d+cart"#, "(/banner/|/sponsor/)", "x[ab]+yz{1,3}w", #"/\x41bcd"#, #"\<casino\>"#,
+                        "[[:digit:]]+abcdef", #"[\]a|bcd]xyz"#, "ab[]x]cdefg"]
         let subjects = ["1.2.3.4/search?q=42", "1.2.3.4/search?q=x", "example.com/ymsg.exe", "example.com/ymsgrrr.exe",
                         "casino.example/casinoroyal", "casino.example/casino-royal", "casino.example/CASINO-ROYAL", "a.example/abcefgh",
-                        "a.example/abcddddefgh", "shop.example/shop12cart", "shop.example/shopcart", "ads.example/x/banner/1",
-                        "x.example/xabyzzw", "x.example/xyzw", "x.example/abcd", "example.com/", ""]
+                        "a.example/abcddddefgh", "shop.example/shop12cart", "shop.example/shopddcart", "ads.example/x/banner/1",
+                        "x.example/xabyzzw", "x.example/xyzw", "x.example/x41bcd", "casino.example/", "mycasino.example/",
+                        "x.example/7abcdef", #"x.example/\a"#, "x.example/bcd]xyz", "x.example/ab]cdefg", "example.com/", ""]
         var matched = 0
         for pattern in patterns {
             let expression = try ListExpression(source: 0, pattern: pattern)
-            let regex = try NSRegularExpression(pattern: pattern, options: [.caseInsensitive])
+            let unfiltered = try PosixExpression(pattern)
             for subject in subjects {
-                let expected = regex.firstMatch(in: subject, range: NSRange(subject.startIndex..., in: subject)) != nil
+                let expected = unfiltered.matches(subject)
                 #expect(expression.matches(subject) == expected, "\(pattern) on \(subject)")
                 if expected { matched += 1 }
             }
         }
-        #expect(matched >= 10, "the subjects include real matches")
+        #expect(matched >= 15, "the subjects include real matches")
+    }
+
+    /// squidGuard's dialect, not ICU's or PCRE's: what UT1's lines were written for.
+    @Test func readsExpressionsAsSquidGuardDoes() throws {
+        let casino = try PosixExpression(#"\<casino\>"#)
+        #expect(casino.matches("casino.example/"))
+        #expect(casino.matches("example.com/CASINO/x"), "case is ignored")
+        #expect(!casino.matches("mycasino.example/"))
+        #expect(try !PosixExpression(#"shop\d+cart"#).matches("shop.example/shop12cart"), "\\d is not a digit to glibc")
+        #expect(try PosixExpression("[[:digit:]]{3}/win").matches("lottery.example/123/win"))
+    }
+
+    @Test func refusesWhatIsNotAPosixExpressionAndSaysWhy() {
+        for pattern in ["(unclosed", "(?i)casino", "a{2,1}", "[z-a]"] {
+            #expect(throws: PosixExpression.Invalid.self, "\(pattern)") { try PosixExpression(pattern) }
+        }
+        do {
+            _ = try PosixExpression("(unclosed")
+            Issue.record("compiled")
+        } catch {
+            #expect(error.description.contains("Unmatched"), "regerror's words: \(error.description)")
+        }
     }
 }
