@@ -45,3 +45,5 @@ awk -v bin="$work/schoolgate" '
     /^[0-9+-]/ { if (skip) { skip = 0; next } if (fn != "" && fn !~ /^0x/) cost[fn] += $2; next }
     END { for (f in cost) print cost[f], f }' "$work/callgrind.out" | sort -k1,1nr | cut -d' ' -f2- > "$out"
 echo "$(wc -l < "$out") functions in $out"
+# SwiftPM does not know the file is an input of the link.
+echo "to link with it: rm .build/release/schoolgate && swift build -c release --static-swift-stdlib --product schoolgate"
