@@ -73,8 +73,7 @@ public final class TestDirectory {
         """
 
     public init() throws {
-        ldapPort = Int.random(in: 20_000..<30_000)
-        ldapsPort = ldapPort + 10_000
+        (ldapPort, ldapsPort) = Self.freshPorts()
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
         try TestShell.run("openssl req -x509 -newkey rsa:2048 -nodes -keyout \(folder)/key.pem -out \(folder)/cert.pem -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1")
         try """
@@ -107,10 +106,7 @@ public final class TestDirectory {
     /// that turn out to be taken (slapd exits at once) are traded for others, three times.
     public func start() throws {
         for attempt in 0..<3 {
-            if attempt > 0 {
-                ldapPort = Int.random(in: 20_000..<30_000)
-                ldapsPort = ldapPort + 10_000
-            }
+            if attempt > 0 { (ldapPort, ldapsPort) = Self.freshPorts() }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/slapd")
             process.arguments = ["-f", folder + "/slapd.conf", "-h", "ldap://127.0.0.1:\(ldapPort)/ ldaps://127.0.0.1:\(ldapsPort)/", "-d", "0"]
@@ -120,12 +116,26 @@ public final class TestDirectory {
             try process.run()
             self.process = process
             for _ in 0..<400 where process.isRunning {
-                if (try? TestShell.run("exec 3<>/dev/tcp/127.0.0.1/\(ldapsPort)")) != nil { return }
+                if (try? TestShell.run("exec 3<>/dev/tcp/127.0.0.1/\(ldapsPort)")) != nil {
+                    // Something else may have been listening there: slapd then exits at once.
+                    Thread.sleep(forTimeInterval: 0.2)
+                    if process.isRunning { return }
+                    break
+                }
                 Thread.sleep(forTimeInterval: 0.05)
             }
             stop()
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "slapd did not start"])
+    }
+
+    /// Two ports below Linux's ephemeral range (32768 up): the other tests' servers listen on
+    /// ports the kernel picks from that range, and one on the LDAPS port could answer the
+    /// readiness probe in slapd's place (the likely cause of a TLS "wrong version number" seen
+    /// once in a clean-clone CI run).
+    static func freshPorts() -> (ldap: Int, ldaps: Int) {
+        let ldap = Int.random(in: 20_000..<26_000)
+        return (ldap, ldap + 6_000)
     }
 
     /// Killed outright: slapd in debug mode lingers on SIGTERM, and its data is thrown away anyway.
