@@ -25,6 +25,7 @@ need=()
 for tool in squid tinyproxy traffic_server nginx wrk ab; do command -v $tool >/dev/null || need+=($tool); done
 if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq   # a fresh machine's package lists are empty: install would find nothing
     apt-get install -y -qq --no-install-recommends squid tinyproxy trafficserver nginx-light wrk apache2-utils >/dev/null
 fi
 ticks=$(getconf CLK_TCK)
