@@ -15,9 +15,10 @@ import Glibc
 /// lld also lays out the functions that start-up and the proxy's ordinary work run side by side,
 /// in the order `Sources/SchoolgateCLI/schoolgate.order` gives (written by
 /// `Benchmarks/link/symbol_order.sh`): they are 2 MB of the binary's 26 MB of code, and scattered
-/// among the rest they had the kernel map 18 MB of it. (It can move only whole sections, and a
-/// package's file puts most of its functions in one section unless `-function-sections` is given on the command
-/// line, which a manifest cannot do for the packages it depends on; so 10 MB are still mapped.)
+/// among the rest they had the kernel map 18 MB of it. (lld moves only whole sections, and a
+/// package's file puts most of its functions in one section unless built with
+/// `-function-sections`, which only the command line, not a manifest, can give the packages we
+/// depend on: so 10 MB are still mapped.)
 /// A function renamed since the file was written is placed as it was before: a stale file costs
 /// memory, never correctness.
 let schoolgateLinkerFlags: [String] = {
