@@ -2,10 +2,11 @@
 # Writes the link order of the proxy's functions (`Sources/SchoolgateCLI/schoolgate.order` unless $2 names a
 # file): every function that start-up and the proxy's ordinary work run, busiest first, found by
 # running BINARY under callgrind with the benchmark config and the kinds of traffic compare.sh
-# sends. lld lays those functions out side by side, so the pages they fill are few and the rest of
-# the 28 MB of code is never read in (see `schoolgateLinkerFlags` in Package.swift).
+# sends. lld lays those functions out side by side, so they fill few pages of the 26 MB of code
+# (see `schoolgateLinkerFlags` in Package.swift).
 #   Benchmarks/link/symbol_order.sh .build/release/schoolgate [OUT]     (as root, from the repository's root)
-# Needs valgrind, curl, ab and nginx. Loopback only. Takes about three minutes.
+# Needs valgrind, curl, ab and nginx. Loopback only: the blocked names are the shipped test names,
+# refused before any lookup. Takes about a minute.
 set -euo pipefail
 binary=$(realpath "$1")
 out=$(realpath -m "${2:-Sources/SchoolgateCLI/schoolgate.order}")
@@ -21,13 +22,13 @@ strip --strip-debug -o "$work/schoolgate" "$binary"
 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" --demangle=no --compress-strings=no \
     --compress-pos=no --dump-instr=no "$work/schoolgate" serve --config "$work/schoolgate.conf" > "$work/serve.log" 2>&1 &
 serve=$!
-for _ in $(seq 1 300); do grep -q "listening on 127.0.0.1:$port" "$work/serve.log" && break; sleep 1; done
+wait_listening "$work/serve.log" 300   # under callgrind start-up took about 20 s here
 proxy=127.0.0.1:$port
-for url in http://127.0.0.1:18081/1k http://127.0.0.1:18081/10m http://pornhub.com/ http://127.0.0.1:9/; do
+for url in http://127.0.0.1:18081/1k http://127.0.0.1:18081/10m http://self-harm.filter-test.invalid/ http://127.0.0.1:9/; do
     curl -s -o /dev/null -x $proxy "$url" || true
 done
 curl -sk -o /dev/null -x $proxy https://localhost:18443/1k || true
-curl -sk -o /dev/null -x $proxy https://pornhub.com/ || true
+curl -sk -o /dev/null -x $proxy https://self-harm.filter-test.invalid/ || true
 curl -s -o /dev/null http://127.0.0.1:23180/ || true
 curl -s -o /dev/null http://127.0.0.1:23181/metrics || true
 python3 "$here/connect_tls.py" $port localhost 18443 50 >/dev/null

@@ -47,3 +47,11 @@ wrk.headers["Host"] = "127.0.0.1:18081"
 wrk.headers["Proxy-Connection"] = "keep-alive"
 LUA
 }
+
+# Waits up to `$2` seconds for `serve`'s output in file `$1` to say it is listening; stops the
+# calling script, with the output's last lines, if it never does.
+wait_listening() {
+    local out=$1 seconds=$2
+    for _ in $(seq $((seconds * 5))); do grep -q "listening on" "$out" 2>/dev/null && return; sleep 0.2; done
+    echo "the proxy did not start ($out):" >&2; tail -3 "$out" >&2; exit 1
+}

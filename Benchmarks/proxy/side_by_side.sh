@@ -27,10 +27,7 @@ start() { # binary port: prints the pid
     echo $!
 }
 old_pid=$(start "$old" 13141); new_pid=$(start "$new" 13142)
-for port in 13141 13142; do
-    for _ in $(seq 100); do grep -q "listening on" "$work/sg$port/out" 2>/dev/null && break; sleep 0.2; done
-    grep -q "listening on" "$work/sg$port/out" || { echo "the proxy on port $port did not start:" >&2; tail -3 "$work/sg$port/out" >&2; exit 1; }
-done
+for port in 13141 13142; do wait_listening "$work/sg$port/out" 20; done
 write_absolute_lua "$work/absolute.lua"
 ticks=$(getconf CLK_TCK)
 cpu() { awk -v t="$ticks" '{print ($14 + $15) / t}' /proc/$1/stat; }
