@@ -67,15 +67,10 @@ struct ListExpressionTests {
         #expect(try PosixExpression("[[:digit:]]{3}/win").matches("lottery.example/123/win"))
     }
 
-    @Test func refusesWhatIsNotAPosixExpressionAndSaysWhy() {
-        for pattern in ["(unclosed", "(?i)casino", "a{2,1}", "[z-a]"] {
-            #expect(throws: PosixExpression.Invalid.self, "\(pattern)") { try PosixExpression(pattern) }
-        }
-        do {
-            _ = try PosixExpression("(unclosed")
-            Issue.record("compiled")
-        } catch {
-            #expect(error.description.contains("Unmatched"), "regerror's words: \(error.description)")
-        }
+    @Test(arguments: [("(unclosed", "Unmatched ( or \\("), ("(?i)casino", "Invalid preceding regular expression"),
+                       ("a{2,1}", "Invalid content of \\{\\}"), ("[z-a]", "Invalid range end")])
+    func refusesWhatIsNotAPosixExpressionAndSaysWhy(pattern: String, words: String) {
+        let error = #expect(throws: PosixExpression.Invalid.self) { try PosixExpression(pattern) }
+        #expect(error?.description == words, "regerror's words for \(pattern)")
     }
 }
